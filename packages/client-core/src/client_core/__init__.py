@@ -1,0 +1,132 @@
+"""client-core: the ``HttpClient`` API of a Python port of the Ktor HTTP client.
+
+Install an engine distribution beside it (``client-cio``, ``client-curl`` or
+``client-mock``) and ``HttpClient()`` discovers it.
+"""
+
+from client_core import errors
+from client_core._attributes import AttributeKey, Attributes
+from client_core._client import HttpClient
+from client_core._config import HttpClientConfig
+from client_core._content import (
+    ByteArrayContent,
+    EmptyContent,
+    FormDataContent,
+    OutgoingContent,
+    StreamContent,
+    TextContent,
+)
+from client_core._request import HttpRequestBuilder
+from client_core._response import HttpResponse
+from client_core._statement import HttpStatement
+from client_core._version import __version__
+from client_core.engine import (
+    ENGINE_API_VERSION,
+    EngineInfo,
+    HttpClientEngine,
+    HttpClientEngineConfig,
+    HttpRequestData,
+    HttpResponseData,
+    ProxyBuilder,
+    ProxyConfig,
+    Timeouts,
+    engines,
+)
+from client_core.errors import (
+    ClientClosedException,
+    ClientRequestException,
+    ConnectException,
+    ConnectTimeoutException,
+    ContentDecodingException,
+    EngineIncompatibleError,
+    EngineNotFoundError,
+    HttpClientError,
+    HttpRequestTimeoutException,
+    InvalidHeaderException,
+    InvalidRequestException,
+    InvalidUrlException,
+    NoTransformationFoundException,
+    ProtocolException,
+    RedirectResponseException,
+    RequestBodyReplayException,
+    RequestCancelledException,
+    ResponseBodyConsumedException,
+    ResponseException,
+    SendCountExceedException,
+    ServerResponseException,
+    SocketTimeoutException,
+    UnsupportedCapabilityException,
+)
+from client_core.http import (
+    ContentType,
+    Headers,
+    HeadersBuilder,
+    HttpHeaders,
+    HttpMethod,
+    HttpStatusCode,
+    Parameters,
+    ParametersBuilder,
+    Url,
+    URLBuilder,
+)
+
+__all__ = [
+    "ENGINE_API_VERSION",
+    "AttributeKey",
+    "Attributes",
+    "ByteArrayContent",
+    "ClientClosedException",
+    "ClientRequestException",
+    "ConnectException",
+    "ConnectTimeoutException",
+    "ContentDecodingException",
+    "ContentType",
+    "EmptyContent",
+    "EngineIncompatibleError",
+    "EngineInfo",
+    "EngineNotFoundError",
+    "FormDataContent",
+    "Headers",
+    "HeadersBuilder",
+    "HttpClient",
+    "HttpClientConfig",
+    "HttpClientEngine",
+    "HttpClientEngineConfig",
+    "HttpClientError",
+    "HttpHeaders",
+    "HttpMethod",
+    "HttpRequestBuilder",
+    "HttpRequestData",
+    "HttpRequestTimeoutException",
+    "HttpResponse",
+    "HttpResponseData",
+    "HttpStatement",
+    "HttpStatusCode",
+    "InvalidHeaderException",
+    "InvalidRequestException",
+    "InvalidUrlException",
+    "NoTransformationFoundException",
+    "OutgoingContent",
+    "Parameters",
+    "ParametersBuilder",
+    "ProtocolException",
+    "ProxyBuilder",
+    "ProxyConfig",
+    "RedirectResponseException",
+    "RequestBodyReplayException",
+    "RequestCancelledException",
+    "ResponseBodyConsumedException",
+    "ResponseException",
+    "SendCountExceedException",
+    "ServerResponseException",
+    "SocketTimeoutException",
+    "StreamContent",
+    "TextContent",
+    "Timeouts",
+    "URLBuilder",
+    "UnsupportedCapabilityException",
+    "Url",
+    "__version__",
+    "engines",
+    "errors",
+]

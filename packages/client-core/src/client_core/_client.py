@@ -1,0 +1,757 @@
+"""``HttpClient``: lifecycle, configuration, verbs, and the call pipeline."""
+
+from __future__ import annotations
+
+import json as _json
+import sys
+import time
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+import anyio
+
+from client_core._attributes import AttributeKey
+from client_core._config import HttpClientConfig
+from client_core._content import FormDataContent, OutgoingContent, TextContent
+from client_core._request import HttpRequestBuilder, headers_from, render_default_body
+from client_core._response import HttpResponse
+from client_core.engine import (
+    DEFAULT,
+    HttpClientEngine,
+    HttpClientEngineFactory,
+    HttpRequestData,
+    Timeouts,
+    find_engine_factory,
+)
+from client_core.engine._base import TimeoutValue
+from client_core.engine._registry import _incompatibility
+from client_core.errors import (
+    ClientClosedException,
+    ConnectException,
+    EngineIncompatibleError,
+    HttpClientError,
+    HttpRequestTimeoutException,
+    NoTransformationFoundException,
+    ProtocolException,
+    RequestCancelledException,
+    SendCountExceedException,
+    UnsupportedCapabilityException,
+)
+from client_core.http import ContentType, HttpMethod, Url
+from client_core.plugins._api import NOT_HANDLED, ClientPlugin, Hooks, Proceed
+
+__all__ = ["HttpClient"]
+
+T = TypeVar("T")
+EngineSpec = HttpClientEngineFactory | HttpClientEngine[Any] | str | None
+Configure = Callable[[HttpClientConfig], Any]
+Block = Callable[[HttpRequestBuilder], Any]
+
+
+class _Unset:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+_UNSET: Final = _Unset()
+
+
+class CallState:
+    """Per-call bookkeeping shared by every send of one call (redirects, retries)."""
+
+    __slots__ = ("last_request", "max_sends", "request_timeout", "responses", "sends", "streaming")
+
+    def __init__(self, streaming: bool, max_sends: int) -> None:
+        self.streaming = streaming
+        self.max_sends = max_sends
+        self.sends = 0
+        self.responses: list[HttpResponse] = []
+        self.last_request: HttpRequestData | None = None
+        self.request_timeout: float | None = None
+
+    async def release(self, keep: HttpResponse | None = None) -> None:
+        for response in self.responses:
+            if response is not keep:
+                await response.aclose()
+        self.responses = [keep] if keep is not None else []
+
+
+CALL_STATE: Final[AttributeKey[CallState]] = AttributeKey("CallState")
+
+
+def _caller() -> str:
+    frame = sys._getframe(2)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith(
+        "client_core"
+    ):
+        frame = frame.f_back
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+class HttpClient:
+    """An asynchronous HTTP client (Ktor's ``HttpClient``).
+
+    Create it with an engine factory (``HttpClient(CIO)``), nothing (the engine is
+    discovered from installed distributions), an engine name (``HttpClient("curl")``) or
+    an engine instance (shared: the client does not close it), plus an optional configure
+    block. Use it as ``async with``, or call :meth:`aclose`.
+
+    One client is safe to use from many tasks at once; it works on asyncio and trio.
+
+    Args:
+        engine: Engine factory, engine instance, entry-point name, or ``None`` to discover.
+            A configure function may be given here instead when no engine is named.
+        configure: A function receiving the :class:`HttpClientConfig`.
+
+    Raises:
+        EngineNotFoundError: No engine is installed (or none by that name).
+        EngineIncompatibleError: The engine was built for another engine-API version.
+        TypeError: Engine options were given for an engine instance.
+    """
+
+    def __init__(self, engine: EngineSpec | Configure = None, configure: Configure | None = None):
+        self._closed = True  # until fully built, so __del__ stays quiet on failure
+        if (
+            configure is None
+            and callable(engine)
+            and not isinstance(engine, HttpClientEngine)
+            and not hasattr(engine, "create")
+        ):
+            engine, configure = None, engine
+        config = HttpClientConfig()
+        if configure is not None:
+            configure(config)
+        self.config = config
+        self.engine: HttpClientEngine[Any]
+        if isinstance(engine, HttpClientEngine):
+            if config._engine_blocks:
+                raise TypeError(
+                    "engine(...) options cannot be applied to an engine instance; "
+                    "configure the engine when creating it, or pass its factory"
+                )
+            self.engine = engine
+            self._owns_engine = False
+        else:
+            factory: Any = (
+                find_engine_factory(engine) if engine is None or isinstance(engine, str) else engine
+            )
+            api_version = getattr(factory, "engine_api_version", None)
+            if not isinstance(api_version, str) or not callable(getattr(factory, "create", None)):
+                raise TypeError(f"HttpClient() needs an engine or engine factory, got {engine!r}")
+            reason = _incompatibility(api_version)
+            if reason is not None:
+                raise EngineIncompatibleError(f"{factory!r} {reason}")
+            self.engine = factory.create(config._apply_engine)
+            self._owns_engine = True
+        self._hooks = Hooks()
+        self._plugins: dict[str, Any] = {}
+        self._chain: Proceed = self._send_once
+        self._chain_version = -1
+        self.response_charset_fallback = "utf-8"
+        self._install_plugins()
+        self._in_flight = 0
+        self._scopes: set[anyio.CancelScope] = set()
+        self._cancelled = False
+        self._done: anyio.Event | None = None
+        self._finished = False
+        self._created_at = _caller()
+        self._closed = False
+
+    # -- plugins ---------------------------------------------------------------------------
+
+    def _install_plugins(self) -> None:
+        from client_core.plugins._plain_text import HttpPlainText
+        from client_core.plugins._redirect import HttpRedirect
+        from client_core.plugins._send import HttpSend
+        from client_core.plugins._validator import HttpCallValidator
+
+        config = self.config
+        user = config._plugin_configs()
+        by_name = {plugin.name: (plugin, cfg) for plugin, cfg in user}
+        ordered: list[tuple[ClientPlugin[Any], Any]] = []
+
+        def take(plugin: ClientPlugin[Any]) -> None:
+            entry = by_name.pop(plugin.name, None)
+            ordered.append(entry if entry is not None else (plugin, plugin.create_config()))
+
+        take(HttpSend)
+        take(HttpCallValidator)
+        if config.follow_redirects:
+            take(HttpRedirect)
+        else:
+            by_name.pop(HttpRedirect.name, None)
+        plain = by_name.pop(HttpPlainText.name, None)
+        ordered.extend(by_name.values())
+        if plain is not None:
+            ordered.append(plain)
+        elif config.use_default_transformers:
+            ordered.append((HttpPlainText, HttpPlainText.create_config()))
+        for plugin, cfg in ordered:
+            self._plugins[plugin.name] = plugin.install(self, cfg)
+
+    def plugin(self, plugin: ClientPlugin[Any]) -> Any:
+        """Return the installed instance of ``plugin`` (Ktor's ``client.plugin(X)``).
+
+        Args:
+            plugin: The plugin.
+
+        Returns:
+            What the plugin's body returned when it was installed.
+
+        Raises:
+            LookupError: The plugin is not installed.
+        """
+        try:
+            return self._plugins[plugin.name]
+        except KeyError:
+            raise LookupError(
+                f"plugin {plugin.name} is not installed; install it in the client's configure block"
+            ) from None
+
+    def plugin_or_none(self, plugin: ClientPlugin[Any]) -> Any | None:
+        """Return the installed instance of ``plugin``, or ``None``.
+
+        Args:
+            plugin: The plugin.
+
+        Returns:
+            The instance or ``None``.
+        """
+        return self._plugins.get(plugin.name)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def is_closed(self) -> bool:
+        """True once :meth:`close`, :meth:`cancel` or :meth:`aclose` was called."""
+        return self._closed
+
+    def close(self) -> None:
+        """Refuse new requests; in-flight ones finish. Non-blocking and idempotent.
+
+        Resources are released once the last in-flight request ends; :meth:`join` waits
+        for that.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        for hook in self._hooks.on_close:
+            hook()
+        if self._in_flight == 0:
+            self._finish()
+
+    def cancel(self) -> None:
+        """Close and halt: in-flight requests fail with ``RequestCancelledException``."""
+        self._cancelled = True
+        self.close()
+        for scope in list(self._scopes):
+            scope.cancel()
+        if self._owns_engine:
+            self.engine.close()
+
+    async def join(self) -> None:
+        """Wait until the client is closed, in-flight requests ended, and resources freed."""
+        if not self._finished:
+            if self._done is None:
+                self._done = anyio.Event()
+            await self._done.wait()
+        if self._owns_engine:
+            await self.engine.aclose()
+
+    async def aclose(self) -> None:
+        """Close, then wait for in-flight requests and release every connection."""
+        self.close()
+        await self.join()
+
+    def _finish(self) -> None:
+        self._finished = True
+        if self._owns_engine:
+            self.engine.close()
+        if self._done is not None:
+            self._done.set()
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def __del__(self, _warn: Callable[..., None] = warnings.warn) -> None:
+        if not getattr(self, "_closed", True):
+            _warn(
+                f"HttpClient created at {self._created_at} was never closed; "
+                "use 'async with HttpClient(...)' or 'await client.aclose()'",
+                ResourceWarning,
+                source=self,
+                stacklevel=2,
+            )
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<HttpClient engine={type(self.engine).__name__} {state}>"
+
+    # -- requests --------------------------------------------------------------------------
+
+    def _builder(
+        self,
+        method: str,
+        url: str | Url | None,
+        block: Block | None,
+        params: Mapping[str, Any] | None,
+        headers: Any,
+        body: Any,
+        json: Any,
+        form: Any,
+        content_type: ContentType | str | None,
+        timeout: TimeoutValue | Timeouts,
+        expect_success: bool | None,
+    ) -> HttpRequestBuilder:
+        builder = HttpRequestBuilder(method)
+        if url is not None:
+            builder.set_url(url)
+        if params:
+            for name, value in params.items():
+                builder.parameter(name, value)
+        if headers:
+            for name, value in headers_from(headers):
+                builder.headers.append(name, value)
+        given = sum(x is not _UNSET for x in (body, json, form))
+        if given > 1:
+            raise TypeError("give at most one of body=, json= and form=")
+        if json is not _UNSET:
+            builder.body = TextContent(
+                _json.dumps(json, separators=(",", ":"), ensure_ascii=False),
+                ContentType.Application.JSON,
+            )
+        elif form is not _UNSET:
+            builder.body = FormDataContent(form)
+        elif body is not _UNSET:
+            builder.body = body
+        if content_type is not None:
+            builder.content_type(content_type)
+        if isinstance(timeout, Timeouts):
+            builder.timeouts = timeout
+        elif timeout is not DEFAULT:
+            builder.timeout(timeout)
+        if expect_success is not None:
+            builder.expect_success = expect_success
+        if block is not None:
+            block(builder)
+        return builder
+
+    async def request(
+        self,
+        method: str,
+        url: str | Url | None = None,
+        block: Block | None = None,
+        /,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Any = None,
+        body: Any = _UNSET,
+        json: Any = _UNSET,
+        form: Any = _UNSET,
+        content_type: ContentType | str | None = None,
+        timeout: TimeoutValue | Timeouts = DEFAULT,
+        expect_success: bool | None = None,
+    ) -> HttpResponse:
+        """Send a request and read its whole body.
+
+        Args:
+            method: The method, e.g. ``"GET"`` or ``HttpMethod.PATCH``.
+            url: An absolute URL, or one relative to the ``default_request`` URL.
+            block: A function receiving the :class:`HttpRequestBuilder` (Ktor's block).
+            params: Query parameters to append (lists repeat a name; ``None`` skips).
+            headers: Headers, as a mapping or pairs.
+            body: ``bytes``, ``str``, an async iterable of bytes, or an object a
+                converter can serialize.
+            json: A value sent as JSON (``application/json``).
+            form: Fields sent as ``application/x-www-form-urlencoded``.
+            content_type: The body's ``Content-Type``.
+            timeout: The request timeout in seconds (``None``: no limit), or a
+                :class:`~client_core.engine.Timeouts`.
+            expect_success: Override the client's ``expect_success`` for this call.
+
+        Returns:
+            The response, its body read.
+
+        Raises:
+            ClientClosedException: The client is closed.
+            InvalidRequestException: A bad URL or header (before anything is sent).
+            HttpClientError: Any failure of the call (see ``client_core.errors``).
+        """
+        builder = self._builder(
+            method,
+            url,
+            block,
+            params,
+            headers,
+            body,
+            json,
+            form,
+            content_type,
+            timeout,
+            expect_success,
+        )
+        return await self.execute(builder)
+
+    async def get(
+        self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
+    ) -> HttpResponse:
+        """Send a GET; see :meth:`request` for the arguments."""
+        return await self.request(HttpMethod.GET, url, block, **kwargs)
+
+    async def post(
+        self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
+    ) -> HttpResponse:
+        """Send a POST; see :meth:`request` for the arguments."""
+        return await self.request(HttpMethod.POST, url, block, **kwargs)
+
+    async def put(
+        self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
+    ) -> HttpResponse:
+        """Send a PUT; see :meth:`request` for the arguments."""
+        return await self.request(HttpMethod.PUT, url, block, **kwargs)
+
+    async def patch(
+        self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
+    ) -> HttpResponse:
+        """Send a PATCH; see :meth:`request` for the arguments."""
+        return await self.request(HttpMethod.PATCH, url, block, **kwargs)
+
+    async def delete(
+        self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
+    ) -> HttpResponse:
+        """Send a DELETE; see :meth:`request` for the arguments."""
+        return await self.request(HttpMethod.DELETE, url, block, **kwargs)
+
+    async def head(
+        self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
+    ) -> HttpResponse:
+        """Send a HEAD; see :meth:`request` for the arguments."""
+        return await self.request(HttpMethod.HEAD, url, block, **kwargs)
+
+    async def options(
+        self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
+    ) -> HttpResponse:
+        """Send an OPTIONS; see :meth:`request` for the arguments."""
+        return await self.request(HttpMethod.OPTIONS, url, block, **kwargs)
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: str | Url | None = None,
+        block: Block | None = None,
+        /,
+        **kwargs: Any,
+    ) -> AsyncIterator[HttpResponse]:
+        """Send a request and stream the response body (``async with``).
+
+        The response is released when the block exits; read the body inside it with
+        ``response.body_as_channel()``. The request timeout covers the call until the
+        response head arrives. Arguments as for :meth:`request`.
+
+        Args:
+            method: The method.
+            url: The URL.
+            block: A function receiving the :class:`HttpRequestBuilder`.
+            **kwargs: As for :meth:`request`.
+
+        Yields:
+            The response, its body not read yet.
+        """
+        builder = self._builder(
+            method,
+            url,
+            block,
+            kwargs.pop("params", None),
+            kwargs.pop("headers", None),
+            kwargs.pop("body", _UNSET),
+            kwargs.pop("json", _UNSET),
+            kwargs.pop("form", _UNSET),
+            kwargs.pop("content_type", None),
+            kwargs.pop("timeout", DEFAULT),
+            kwargs.pop("expect_success", None),
+        )
+        if kwargs:
+            raise TypeError(f"stream() got unexpected keyword arguments: {sorted(kwargs)}")
+        async with self.stream_builder(builder) as response:
+            yield response
+
+    @asynccontextmanager
+    async def stream_builder(self, builder: HttpRequestBuilder) -> AsyncIterator[HttpResponse]:
+        """Like :meth:`stream`, for a prepared :class:`HttpRequestBuilder`.
+
+        Args:
+            builder: The request.
+
+        Yields:
+            The response, its body not read yet.
+        """
+        self._enter(builder)
+        scope = anyio.CancelScope()
+        self._scopes.add(scope)
+        try:
+            with scope:
+                response = await self._execute(builder, streaming=True)
+                try:
+                    yield response
+                finally:
+                    await response.aclose()
+        finally:
+            self._scopes.discard(scope)
+            self._leave()
+        if scope.cancelled_caught:
+            raise RequestCancelledException(
+                f"{builder.method} {_url_text(builder)}: the client was cancelled while "
+                "the response was being streamed"
+            )
+
+    async def execute(self, builder: HttpRequestBuilder) -> HttpResponse:
+        """Send a prepared :class:`HttpRequestBuilder` and read the whole body.
+
+        Args:
+            builder: The request.
+
+        Returns:
+            The response, its body read.
+        """
+        self._enter(builder)
+        try:
+            return await self._execute(builder, streaming=False)
+        finally:
+            self._leave()
+
+    def prepare_request(
+        self,
+        method: str,
+        url: str | Url | None = None,
+        block: Block | None = None,
+        /,
+        **kwargs: Any,
+    ) -> HttpStatement:
+        """Prepare a request to run later, any number of times (Ktor's ``prepareRequest``).
+
+        Args:
+            method: The method.
+            url: The URL.
+            block: A function receiving the :class:`HttpRequestBuilder`.
+            **kwargs: As for :meth:`request`.
+
+        Returns:
+            The statement; run it with ``await statement.execute(handler)``.
+        """
+        from client_core._statement import HttpStatement
+
+        builder = self._builder(
+            method,
+            url,
+            block,
+            kwargs.pop("params", None),
+            kwargs.pop("headers", None),
+            kwargs.pop("body", _UNSET),
+            kwargs.pop("json", _UNSET),
+            kwargs.pop("form", _UNSET),
+            kwargs.pop("content_type", None),
+            kwargs.pop("timeout", DEFAULT),
+            kwargs.pop("expect_success", None),
+        )
+        if kwargs:
+            raise TypeError(f"unexpected keyword arguments: {sorted(kwargs)}")
+        return HttpStatement(self, builder)
+
+    def prepare_get(
+        self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
+    ) -> HttpStatement:
+        """Prepare a GET; see :meth:`prepare_request`."""
+        return self.prepare_request(HttpMethod.GET, url, block, **kwargs)
+
+    def prepare_post(
+        self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
+    ) -> HttpStatement:
+        """Prepare a POST; see :meth:`prepare_request`."""
+        return self.prepare_request(HttpMethod.POST, url, block, **kwargs)
+
+    # -- the call pipeline -----------------------------------------------------------------
+
+    def _enter(self, builder: HttpRequestBuilder) -> None:
+        if self._closed:
+            raise ClientClosedException(
+                f"{builder.method} {_url_text(builder)}: the client is closed"
+            )
+        self._in_flight += 1
+
+    def _leave(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0 and self._closed and not self._finished:
+            self._finish()
+
+    async def _execute(self, builder: HttpRequestBuilder, *, streaming: bool) -> HttpResponse:
+        state = CallState(streaming, self.config.max_send_count)
+        builder.attributes[CALL_STATE] = state
+        scope = anyio.CancelScope()
+        self._scopes.add(scope)
+        response: HttpResponse | None = None
+        try:
+            with scope:
+                try:
+                    response = await self._run(builder, state, scope)
+                except BaseException:
+                    await state.release()
+                    raise
+        finally:
+            self._scopes.discard(scope)
+        if response is None or scope.cancelled_caught:
+            await state.release()
+            raise self._interrupted(builder, state)
+        if len(state.responses) > 1:
+            await state.release(keep=response)
+        return response
+
+    def _interrupted(self, builder: HttpRequestBuilder, state: CallState) -> HttpClientError:
+        request = state.last_request
+        what = (
+            f"{request.method} {request.url.redacted()}"
+            if request is not None
+            else f"{builder.method} {_url_text(builder)}"
+        )
+        if self._cancelled:
+            return RequestCancelledException(
+                f"{what}: the client was cancelled while the request was in flight"
+            )
+        url = request.url.redacted() if request is not None else _url_text(builder)
+        return HttpRequestTimeoutException(
+            f"Request timeout has expired [method={builder.method}, url={url}, "
+            f"request_timeout={state.request_timeout}s]"
+        )
+
+    async def _run(
+        self, builder: HttpRequestBuilder, state: CallState, scope: anyio.CancelScope
+    ) -> HttpResponse:
+        for _, _, hook in self._hooks.on_request:
+            await hook(builder, builder.body)
+        if not isinstance(builder.body, OutgoingContent):
+            builder.body = await self._render_body(builder)
+        timeout = Timeouts.pick(
+            builder.timeouts.request, getattr(self.engine.config, "request_timeout", None)
+        )
+        if timeout is not None:
+            state.request_timeout = timeout
+            scope.deadline = anyio.current_time() + timeout
+        if self._chain_version != self._hooks.version:
+            self._rebuild_chain()
+        return await self._chain(builder)
+
+    async def _render_body(self, builder: HttpRequestBuilder) -> OutgoingContent:
+        body = builder.body
+        for _, _, hook in self._hooks.transform_request_body:
+            content = await hook(builder, body, builder.body_type)
+            if content is not None:
+                return content
+        content = render_default_body(body, builder.headers)
+        if content is None:
+            raise NoTransformationFoundException(
+                f"{builder.method} {_url_text(builder)}: no converter for a request body of "
+                f"type {type(body).__name__}; send bytes, str, json=..., form=..., or install "
+                "ContentNegotiation"
+            )
+        return content
+
+    def _rebuild_chain(self) -> None:
+        chain: Proceed = self._send_once
+        for _, _, handler in reversed(self._hooks.on_send):
+            chain = _link(handler, chain)
+        self._chain = chain
+        self._chain_version = self._hooks.version
+
+    async def _send_once(self, builder: HttpRequestBuilder) -> HttpResponse:
+        state = builder.attributes.get(CALL_STATE)
+        if state is None:
+            raise RuntimeError("requests must be sent through HttpClient.execute()")
+        state.sends += 1
+        if state.sends > state.max_sends:
+            raise SendCountExceedException(
+                f"{builder.method} {_url_text(builder)}: max send count {state.max_sends} "
+                "exceeded; consider raising HttpClientConfig.max_send_count"
+            )
+        if self._closed and self._cancelled:
+            raise RequestCancelledException(
+                f"{builder.method} {_url_text(builder)}: the client was cancelled"
+            )
+        data = builder.build()
+        state.last_request = data
+        engine = self.engine
+        missing = data.required_capabilities - engine.capabilities
+        if missing:
+            names = ", ".join(sorted(c.value for c in missing))
+            raise UnsupportedCapabilityException(
+                f"{data.method} {data.url.redacted()}: the {engine.name} engine does not "
+                f"support {names}"
+            )
+        request_time = time.time()
+        try:
+            response_data = await engine.execute(data)
+        except HttpClientError:
+            raise
+        except OSError as exc:
+            raise ConnectException(f"{data.method} {data.url.redacted()}: {exc}") from exc
+        except (anyio.BrokenResourceError, anyio.EndOfStream, EOFError) as exc:
+            raise ProtocolException(
+                f"{data.method} {data.url.redacted()}: connection lost ({type(exc).__name__})"
+            ) from exc
+        response = HttpResponse(
+            self, data, response_data, request_time=request_time, response_time=time.time()
+        )
+        state.responses.append(response)
+        for _, _, hook in self._hooks.on_response:
+            await hook(response)
+        if not state.streaming:
+            await response._read_all(self.config.body_limit)
+        return response
+
+    async def _transform_body(self, response: HttpResponse, data: bytes, type_: Any) -> Any:
+        for _, _, hook in self._hooks.transform_response_body:
+            result = await hook(response, data, type_)
+            if result is not NOT_HANDLED:
+                return result
+        if type_ is str:
+            return await response.body_as_text()
+        if type_ is bytearray:
+            return bytearray(data)
+        raise NoTransformationFoundException(
+            f"{response.request.method} {response.request.url.redacted()}: no converter "
+            f"turns the response body into {getattr(type_, '__name__', type_)!s}; "
+            "install ContentNegotiation"
+        )
+
+
+def _link(
+    handler: Callable[[HttpRequestBuilder, Proceed], Awaitable[HttpResponse]], proceed: Proceed
+) -> Proceed:
+    async def step(builder: HttpRequestBuilder) -> HttpResponse:
+        return await handler(builder, proceed)
+
+    return step
+
+
+def _url_text(builder: HttpRequestBuilder) -> str:
+    if builder.relative_url is not None:
+        return builder.relative_url
+    try:
+        return builder.build_url().redacted()
+    except HttpClientError:
+        return "<invalid URL>"
+
+
+from client_core._statement import HttpStatement  # noqa: E402  (cycle: statement uses client)

@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Build the documentation site with --strict (warnings fail the build) into site/.
+source "$(dirname "$0")/_common.sh"
+echo "==> mkdocs build --strict"
+"$VENV/bin/mkdocs" build --strict --quiet --site-dir "${SITE_DIR:-site}"
