@@ -48,7 +48,7 @@ def test_mapping_with_list_values_gives_several_values():
 def test_empty_constant():
     assert len(Headers.EMPTY) == 0
     assert list(Headers.EMPTY) == []
-    assert Headers.EMPTY == Headers()
+    assert Headers() == Headers.EMPTY
     assert not Headers.EMPTY
 
 

@@ -27,8 +27,10 @@ def redirecting(routes: dict[str, tuple[int, str]]) -> EchoEngine:
         if key in routes:
             code, location = routes[key]
             return HttpResponseData(
-                status=HttpStatusCode.from_value(code), version="HTTP/1.1",
-                headers=Headers({"Location": location}), body=BytesResponseBody(b"moved"),
+                status=HttpStatusCode.from_value(code),
+                version="HTTP/1.1",
+                headers=Headers({"Location": location}),
+                body=BytesResponseBody(b"moved"),
             )
         return echo(request, body)
 
@@ -96,8 +98,9 @@ async def test_credentials_dropped_across_origins_kept_within() -> None:
 
     engine.handler = spy  # type: ignore[assignment]
     async with HttpClient(engine) as client:
-        await client.get("http://a.test/1", headers={"Authorization": "Bearer t",
-                                                     "Cookie": "s=1", "X-Keep": "y"})
+        await client.get(
+            "http://a.test/1", headers={"Authorization": "Bearer t", "Cookie": "s=1", "X-Keep": "y"}
+        )
     assert "Authorization" in seen[1].headers and "Cookie" in seen[1].headers
     assert "Authorization" not in seen[2].headers and "Cookie" not in seen[2].headers
     assert seen[2].headers["X-Keep"] == "y"
@@ -111,10 +114,13 @@ async def test_https_downgrade_refused_by_default() -> None:
     def configure(config: HttpClientConfig) -> None:
         config.install(HttpRedirect, allow_https_downgrade=True)
 
-    async with HttpClient(redirecting({"a.test/s": (302, "http://a.test/plain")}),
-                          configure) as client:
-        assert json.loads(await (await client.get("https://a.test/s")).body())["url"] == \
-            "http://a.test/plain"
+    async with HttpClient(
+        redirecting({"a.test/s": (302, "http://a.test/plain")}), configure
+    ) as client:
+        assert (
+            json.loads(await (await client.get("https://a.test/s")).body())["url"]
+            == "http://a.test/plain"
+        )
 
 
 async def test_loop_stops_at_max_redirects() -> None:

@@ -5,7 +5,7 @@ import yarl
 
 import client_core.http as http_module
 from client_core.errors import InvalidRequestException, InvalidUrlException
-from client_core.http import Parameters, ParametersBuilder, URLBuilder, Url, check_request_url
+from client_core.http import Parameters, ParametersBuilder, Url, URLBuilder, check_request_url
 
 # --- package surface ---------------------------------------------------------------------
 
@@ -137,7 +137,9 @@ def test_origin_uses_effective_port():
     assert Url("http://example.com:8080").origin == ("http", "example.com", 8080)
 
 
-@pytest.mark.parametrize(("scheme", "secure"), [("http", False), ("https", True), ("ws", False), ("wss", True)])
+@pytest.mark.parametrize(
+    ("scheme", "secure"), [("http", False), ("https", True), ("ws", False), ("wss", True)]
+)
 def test_is_secure(scheme, secure):
     assert Url(f"{scheme}://h/").is_secure is secure
 

@@ -15,10 +15,9 @@ from client_core.http._headers import (
     check_header_value,
 )
 from client_core.http._method import HttpMethod
+from client_core.http._parameters import Parameters, ParametersBuilder
 from client_core.http._status import HttpStatusCode
 from client_core.http._url import (
-    Parameters,
-    ParametersBuilder,
     Url,
     URLBuilder,
     check_request_url,

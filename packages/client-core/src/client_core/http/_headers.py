@@ -112,27 +112,80 @@ def check_header_value(name: str, value: HeaderValue) -> str:
 
 def _checked_pairs(
     data: Mapping[str, HeaderValue | Sequence[HeaderValue]] | Iterable[tuple[str, HeaderValue]],
-) -> Iterator[tuple[str, str]]:
-    """Yield validated ``(name, value)`` pairs from user input."""
-    if isinstance(data, Mapping):
-        for name, value in data.items():
+) -> list[tuple[str, str]]:
+    """Return validated ``(name, value)`` pairs from user input.
+
+    Plain ``str`` names and values are checked inline (the common case); anything else
+    goes through ``check_header_name`` / ``check_header_value``, which raise.
+    """
+    items: Iterable[tuple[str, HeaderValue | Sequence[HeaderValue]]]
+    items = data.items() if isinstance(data, Mapping) else data
+    pairs: list[tuple[str, str]] = []
+    for name, value in items:
+        if type(name) is not str or _is_token(name) is None:
             check_header_name(name)
-            if isinstance(value, list | tuple):
-                for item in value:
-                    yield name, check_header_value(name, item)
-            else:  # a str or an int (else check_header_value raises TypeError)
-                yield name, check_header_value(name, cast(HeaderValue, value))
-    else:
-        for name, value in data:
-            check_header_name(name)
-            yield name, check_header_value(name, value)
+        if type(value) is str:
+            value = value.strip(" \t")
+            if "\r" in value or "\n" in value or "\x00" in value:
+                check_header_value(name, value)
+            pairs.append((name, value))
+        elif isinstance(value, (list, tuple)):
+            pairs.extend((name, check_header_value(name, item)) for item in value)
+        else:  # an int (else check_header_value raises TypeError)
+            pairs.append((name, check_header_value(name, cast(HeaderValue, value))))
+    return pairs
 
 
 def _redacted_items(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(k, _REDACTED if k.lower() in _SENSITIVE else v) for k, v in pairs]
 
 
-class Headers:
+class _HeaderValues:
+    """Read access shared by ``Headers`` and ``HeadersBuilder``."""
+
+    __slots__ = ("_data",)
+
+    _data: CIMultiDict[str]
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """Return the first value of header ``name`` (any case).
+
+        Args:
+            name: The header name.
+            default: What to return when the header is absent.
+
+        Returns:
+            The first value, or ``default``.
+        """
+        return self._data.get(name, default)
+
+    def get_all(self, name: str) -> list[str]:
+        """Return every value of header ``name`` (any case), in order.
+
+        Args:
+            name: The header name.
+
+        Returns:
+            The values; an empty list when the header is absent.
+        """
+        return self._data.getall(name, [])
+
+    def items(self) -> list[tuple[str, str]]:
+        """Return every ``(name, value)`` pair, duplicates included, in order.
+
+        Returns:
+            The pairs, with the names as they were given.
+        """
+        return list(self._data.items())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class Headers(_HeaderValues):
     """An immutable, ordered, case-insensitive multimap of HTTP headers.
 
     Names keep the spelling they were given; lookups ignore case. ``len`` counts
@@ -154,12 +207,11 @@ class Headers:
         headers.get_all("ACCEPT")    # ['text/html', 'application/json']
     """
 
-    __slots__ = ("_data", "_groups", "_names")
+    __slots__ = ("_groups", "_names")
 
     EMPTY: ClassVar[Headers]
     """Headers without any entry."""
 
-    _data: CIMultiDict[str]  # never mutated once wrapped
     _names: tuple[str, ...] | None
     _groups: dict[str, list[str]] | None
 
@@ -213,29 +265,6 @@ class Headers:
             CIMultiDict([(k.decode("latin-1"), v.decode("latin-1")) for k, v in pairs])
         )
 
-    def get(self, name: str, default: str | None = None) -> str | None:
-        """Return the first value of header ``name`` (any case).
-
-        Args:
-            name: The header name.
-            default: What to return when the header is absent.
-
-        Returns:
-            The first value, or ``default``.
-        """
-        return self._data.get(name, default)
-
-    def get_all(self, name: str) -> list[str]:
-        """Return every value of header ``name`` (any case), in order.
-
-        Args:
-            name: The header name.
-
-        Returns:
-            The values; an empty list when the header is absent.
-        """
-        return self._data.getall(name, [])
-
     def names(self) -> tuple[str, ...]:
         """Return the distinct header names, first-seen spelling, in order.
 
@@ -249,14 +278,6 @@ class Headers:
                 seen.setdefault(key.lower(), key)
             names = self._names = tuple(seen.values())
         return names
-
-    def items(self) -> list[tuple[str, str]]:
-        """Return every ``(name, value)`` pair, duplicates included, in order.
-
-        Returns:
-            The pairs, with the names as they were given.
-        """
-        return list(self._data.items())
 
     def builder(self) -> HeadersBuilder:
         """Return a ``HeadersBuilder`` pre-filled with these headers.
@@ -297,14 +318,8 @@ class Headers:
     def __getitem__(self, name: str) -> str:
         return self._data[name]
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._data
-
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
-
-    def __len__(self) -> int:
-        return len(self._data)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Headers):
@@ -323,7 +338,7 @@ class Headers:
 Headers.EMPTY = Headers()
 
 
-class HeadersBuilder:
+class HeadersBuilder(_HeaderValues):
     """A mutable, ordered, case-insensitive multimap to build ``Headers``.
 
     Every name and value added is validated like ``Headers`` does.
@@ -336,9 +351,8 @@ class HeadersBuilder:
         TypeError: If a name or value has an unsupported type.
     """
 
-    __slots__ = ("_data", "_shared")
+    __slots__ = ("_shared",)
 
-    _data: CIMultiDict[str]
     _shared: bool  # _data is also held by Headers: copy before the next change
 
     def __init__(self, data: HeadersInput | None = None) -> None:
@@ -425,42 +439,11 @@ class HeadersBuilder:
         Raises:
             InvalidHeaderException: If a name or value is invalid; nothing is added then.
         """
-        if isinstance(data, Headers | HeadersBuilder):
+        if isinstance(data, (Headers, HeadersBuilder)):
             pairs = list(data._data.items())
         else:
-            pairs = list(_checked_pairs(data))
+            pairs = _checked_pairs(data)
         self._mutable().extend(pairs)
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        """Return the first value of header ``name`` (any case).
-
-        Args:
-            name: The header name.
-            default: What to return when the header is absent.
-
-        Returns:
-            The first value, or ``default``.
-        """
-        return self._data.get(name, default)
-
-    def get_all(self, name: str) -> list[str]:
-        """Return every value of header ``name`` (any case), in order.
-
-        Args:
-            name: The header name.
-
-        Returns:
-            The values; an empty list when the header is absent.
-        """
-        return self._data.getall(name, [])
-
-    def items(self) -> list[tuple[str, str]]:
-        """Return every ``(name, value)`` pair, duplicates included, in order.
-
-        Returns:
-            The pairs.
-        """
-        return list(self._data.items())
 
     def build(self) -> Headers:
         """Return the headers built so far.
@@ -471,17 +454,11 @@ class HeadersBuilder:
         self._shared = True
         return Headers._wrap(self._data)
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._data
-
     def __iter__(self) -> Iterator[str]:
         seen: dict[str, str] = {}
         for key in self._data:
             seen.setdefault(key.lower(), key)
         return iter(tuple(seen.values()))
-
-    def __len__(self) -> int:
-        return len(self._data)
 
     def __repr__(self) -> str:
         return f"HeadersBuilder({_redacted_items(self._data.items())!r})"

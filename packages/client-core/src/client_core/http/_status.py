@@ -106,8 +106,14 @@ class HttpStatusCode(int):
         if not 100 <= value <= 999:
             raise ValueError(f"HTTP status code must be from 100 to 999, got {value}")
         self = super().__new__(cls, value)
-        self.description = description
+        object.__setattr__(self, "description", description)
         return self
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"HttpStatusCode is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"HttpStatusCode is immutable: cannot delete {name!r}")
 
     @classmethod
     def from_value(cls, code: int, description: str | None = None) -> HttpStatusCode:
