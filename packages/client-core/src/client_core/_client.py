@@ -38,6 +38,7 @@ from client_core.errors import (
     ProtocolException,
     RequestCancelledException,
     SendCountExceedException,
+    SocketTimeoutException,
     UnsupportedCapabilityException,
 )
 from client_core.http import ContentType, HttpMethod, Url
@@ -643,12 +644,8 @@ class HttpClient:
             await hook(builder, builder.body)
         if not isinstance(builder.body, OutgoingContent):
             builder.body = await self._render_body(builder)
-        timeout = Timeouts.pick(
-            builder.timeouts.request, getattr(self.engine.config, "request_timeout", None)
-        )
-        if timeout is not None:
-            state.request_timeout = timeout
-            scope.deadline = anyio.current_time() + timeout
+        # The request timeout is enforced per send in _send_once (each redirect hop and
+        # retry attempt gets its own budget, as Ktor's HttpTimeout does).
         if self._chain_version != self._hooks.version:
             self._rebuild_chain()
         return await self._chain(builder)
@@ -699,13 +696,40 @@ class HttpClient:
                 f"{data.method} {data.url.redacted()}: the {engine.name} engine does not "
                 f"support {names}"
             )
+        timeout = Timeouts.pick(
+            data.timeouts.request, getattr(engine.config, "request_timeout", None)
+        )
+        if timeout is None:
+            return await self._transmit(data, state)
+        state.request_timeout = timeout
+        first = len(state.responses)
+        response: HttpResponse | None = None
+        with anyio.CancelScope(deadline=anyio.current_time() + timeout):
+            response = await self._transmit(data, state)
+        if response is None:  # the deadline of this send expired
+            for late in state.responses[first:]:
+                await late.aclose()
+            raise HttpRequestTimeoutException(
+                f"Request timeout has expired [method={data.method}, url={data.url.redacted()}, "
+                f"request_timeout={timeout}s]"
+            )
+        return response
+
+    async def _transmit(self, data: HttpRequestData, state: CallState) -> HttpResponse:
+        engine = self.engine
         request_time = time.time()
         try:
             response_data = await engine.execute(data)
         except HttpClientError:
             raise
+        except TimeoutError as exc:
+            raise SocketTimeoutException(
+                f"{data.method} {data.url.redacted()}: {str(exc) or 'timed out'}"
+            ) from exc
         except OSError as exc:
-            raise ConnectException(f"{data.method} {data.url.redacted()}: {exc}") from exc
+            raise ConnectException(
+                f"{data.method} {data.url.redacted()}: {str(exc) or type(exc).__name__}"
+            ) from exc
         except (anyio.BrokenResourceError, anyio.EndOfStream, EOFError) as exc:
             raise ProtocolException(
                 f"{data.method} {data.url.redacted()}: connection lost ({type(exc).__name__})"

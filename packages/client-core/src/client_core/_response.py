@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 import anyio
 
 from client_core.engine import HttpRequestData, HttpResponseData, ResponseBody
-from client_core.errors import ResponseBodyConsumedException
+from client_core.errors import ProtocolException, ResponseBodyConsumedException
 from client_core.http import ContentType, Headers, HttpHeaders, HttpStatusCode
 
 if TYPE_CHECKING:
@@ -140,7 +140,13 @@ class HttpResponse:
         if stream is None or self._streamed:
             raise ResponseBodyConsumedException(self._consumed_message())
         self._streamed = True
-        data = await stream.read_all(limit)
+        try:
+            data = await stream.read_all(limit)
+        except ProtocolException as exc:
+            what = f"{self.request.method} {self.request.url.redacted()}"
+            if str(exc).startswith(what):
+                raise
+            raise type(exc)(f"{what}: {exc}") from exc
         self._content = data
         self._stream = None
         return data
