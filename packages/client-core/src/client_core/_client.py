@@ -182,10 +182,8 @@ class HttpClient:
 
         take(HttpSend)
         take(HttpCallValidator)
-        if config.follow_redirects:
-            take(HttpRedirect)
-        else:
-            by_name.pop(HttpRedirect.name, None)
+        if config.follow_redirects or HttpRedirect.name in by_name:
+            take(HttpRedirect)  # an explicit install wins over follow_redirects=False
         plain = by_name.pop(HttpPlainText.name, None)
         ordered.extend(by_name.values())
         if plain is not None:
@@ -660,8 +658,8 @@ class HttpClient:
         if content is None:
             raise NoTransformationFoundException(
                 f"{builder.method} {_url_text(builder)}: no converter for a request body of "
-                f"type {type(body).__name__}; send bytes, str, json=..., form=..., or install "
-                "ContentNegotiation"
+                f"type {type(body).__name__}; send bytes, str, an async iterable of bytes, "
+                "json=... or form=..., or install a converter plugin (transform_request_body)"
             )
         return content
 
@@ -755,8 +753,8 @@ class HttpClient:
             return bytearray(data)
         raise NoTransformationFoundException(
             f"{response.request.method} {response.request.url.redacted()}: no converter "
-            f"turns the response body into {getattr(type_, '__name__', type_)!s}; "
-            "install ContentNegotiation"
+            f"turns the response body into {getattr(type_, '__name__', type_)!s}; read "
+            "bytes or str, or install a converter plugin (transform_response_body)"
         )
 
 

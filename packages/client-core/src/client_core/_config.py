@@ -31,7 +31,9 @@ class HttpClientConfig:
             non-2xx responses (Ktor's ``expectSuccess``). Default ``False``.
         follow_redirects: Install ``HttpRedirect`` (default ``True``).
         use_default_transformers: Install ``HttpPlainText`` (default ``True``).
-        max_send_count: The most requests one call may send (redirects, retries). Default 20.
+        max_send_count: The most requests one call may send, all redirects, retries and
+            re-authentications together: a safety net behind each plugin's own limit
+            (``max_redirects``, ``max_retries``). Default 50.
         body_limit: Fail a non-streaming call whose body exceeds this many bytes
             (``None``: no limit).
     """
@@ -40,7 +42,7 @@ class HttpClientConfig:
         self.expect_success: bool = False
         self.follow_redirects: bool = True
         self.use_default_transformers: bool = True
-        self.max_send_count: int = 20
+        self.max_send_count: int = 50
         self.body_limit: int | None = None
         self._engine_blocks: list[tuple[Callable[[Any], Any] | None, dict[str, Any]]] = []
         self._plugins: dict[str, _Installation] = {}

@@ -80,6 +80,17 @@ class Timeouts:
     connect: TimeoutValue = DEFAULT
     socket: TimeoutValue = DEFAULT
 
+    def __post_init__(self) -> None:
+        for name in ("request", "connect", "socket"):
+            value = getattr(self, name)
+            if value is DEFAULT or value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ValueError(
+                    f"{name} timeout must be a non-negative number of seconds, None or "
+                    f"DEFAULT, got {value!r}"
+                )
+
     @staticmethod
     def pick(value: TimeoutValue, default: float | None) -> float | None:
         """Return ``value`` unless it is ``DEFAULT``, else ``default``.

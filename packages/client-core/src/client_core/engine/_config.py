@@ -208,7 +208,17 @@ class HttpClientEngineConfig:
     _ssl_cache: ssl.SSLContext | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.thread_count < 1:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every option; run after construction and after options are applied.
+
+        Engines override this (calling ``super().validate()``) to check their own options.
+
+        Raises:
+            ValueError: An option is out of range, naming the option and the value.
+        """
+        if not isinstance(self.thread_count, int) or self.thread_count < 1:
             raise ValueError(f"thread_count must be at least 1, got {self.thread_count!r}")
 
     def create_ssl_context(self) -> ssl.SSLContext:
@@ -246,6 +256,7 @@ def apply_config(config: C, block: Callable[[C], Any] | None, options: Mapping[s
 
     Raises:
         TypeError: An option names no attribute of the configuration.
+        ValueError: The resulting configuration is invalid (from its ``validate()``).
     """
     names = (
         {f.name for f in dataclasses.fields(config)} if dataclasses.is_dataclass(config) else set()
@@ -263,6 +274,9 @@ def apply_config(config: C, block: Callable[[C], Any] | None, options: Mapping[s
             setattr(config, name, value)
     if block is not None:
         block(config)
+    validate = getattr(config, "validate", None)
+    if callable(validate):
+        validate()
     return config
 
 

@@ -1,0 +1,110 @@
+"""What the built wheels and sdists contain, and ``scripts/dist.sh`` (``make dist``)."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import sys
+import tarfile
+import zipfile
+from email.parser import Parser
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
+
+from tests.packaging.conftest import (
+    DISTS,
+    ENGINE_DISTS,
+    ENGINE_ENTRY_POINTS,
+    ENGINE_GROUP,
+    ROOT,
+    Wheels,
+    _run,
+    import_name,
+    pyproject,
+    source_version,
+)
+
+pytestmark = pytest.mark.slow
+
+CORE_PIN = SpecifierSet(">=0.1,<1")
+
+
+def _dist_info(names: list[str]) -> str:
+    [info] = {n.split("/", 1)[0] for n in names if ".dist-info/" in n}
+    return info
+
+
+@pytest.mark.parametrize("dist", DISTS)
+def test_wheel_contents(wheels: Wheels, dist: str) -> None:
+    wheel = wheels[dist]
+    package = import_name(dist)
+    version = source_version(dist)
+    assert wheel.name == f"{package}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        info = _dist_info(names)
+        meta = Parser().parsestr(zf.read(f"{info}/METADATA").decode())
+        entry_points = configparser.ConfigParser(delimiters=("=",))
+        if f"{info}/entry_points.txt" in names:
+            entry_points.read_string(zf.read(f"{info}/entry_points.txt").decode())
+        version_file = zf.read(f"{package}/_version.py").decode()
+
+    # Only the package and its metadata: no tests, no src/ prefix, no stray files.
+    assert all(n.startswith((f"{package}/", f"{info}/")) for n in names), names
+    assert f"{package}/__init__.py" in names
+    assert f"{package}/py.typed" in names
+    assert f'__version__ = "{version}"' in version_file
+
+    assert meta["Name"] == dist and meta["Version"] == version
+    assert meta["Requires-Python"] == ">=3.11"
+    requires = {
+        canonicalize_name(r.name): r
+        for r in map(Requirement, meta.get_all("Requires-Dist") or [])
+        if r.marker is None
+    }
+    dependencies = pyproject(dist)["project"]["dependencies"]
+    declared = {canonicalize_name(r.name): r for r in map(Requirement, dependencies)}
+    assert requires.keys() == declared.keys()
+    for name, req in declared.items():
+        assert requires[name].specifier == req.specifier, name
+
+    if dist in ENGINE_DISTS:
+        assert requires["client-core"].specifier == CORE_PIN
+        name, target = ENGINE_ENTRY_POINTS[dist]
+        assert dict(entry_points[ENGINE_GROUP]) == {name: target}
+    else:
+        assert "client-core" not in requires
+        assert not entry_points.has_section(ENGINE_GROUP)
+    if dist == "client-mock":
+        assert dict(entry_points["pytest11"]) == {"client_mock": "client_mock.pytest_plugin"}
+
+
+def test_make_dist_builds_a_wheel_and_an_sdist_per_distribution(tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    env = {**os.environ, "DIST_DIR": str(out), "VENV": str(Path(sys.executable).parents[1])}
+    _run([ROOT / "scripts" / "dist.sh"], what="scripts/dist.sh", cwd=ROOT, env=env, timeout=300)
+    expected = set()
+    for dist in DISTS:
+        stem = f"{import_name(dist)}-{source_version(dist)}"
+        expected |= {f"{stem}-py3-none-any.whl", f"{stem}.tar.gz"}
+    assert {p.name for p in out.iterdir()} == expected
+
+    for dist in DISTS:
+        stem = f"{import_name(dist)}-{source_version(dist)}"
+        with tarfile.open(out / f"{stem}.tar.gz") as tf:
+            members = set(tf.getnames())
+        package = import_name(dist)
+        for needed in (
+            "PKG-INFO",
+            "pyproject.toml",
+            f"src/{package}/__init__.py",
+            f"src/{package}/_version.py",
+            f"src/{package}/py.typed",
+        ):
+            assert f"{stem}/{needed}" in members, f"{stem}.tar.gz lacks {needed}"
+        with zipfile.ZipFile(out / f"{stem}-py3-none-any.whl") as zf:
+            assert f"{package}/py.typed" in zf.namelist()
