@@ -228,7 +228,8 @@ class HttpRequestBuilder:
         """Set timeouts for this request, in seconds (``None``: no limit).
 
         Args:
-            request: The whole call.
+            request: Each request sent (every redirect hop and retry attempt), until its
+                response is complete: the head, and the body for non-streaming calls.
             connect: Establishing the connection.
             socket: Inactivity while sending or receiving.
 

@@ -71,7 +71,8 @@ class Timeouts:
     """Per-request timeouts in seconds. ``None`` is no limit; ``DEFAULT`` the engine's own.
 
     Attributes:
-        request: The whole call. The core enforces it; engines may also use it.
+        request: One send of the call (each redirect hop and retry attempt), including
+            reading the body of a non-streaming call. The core enforces it.
         connect: Establishing a connection (TCP, TLS, proxy handshake).
         socket: The longest time without any byte moving while sending or receiving.
     """

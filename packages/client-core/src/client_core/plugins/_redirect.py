@@ -24,7 +24,9 @@ _SENSITIVE: Final = (
     HttpHeaders.AUTHORIZATION,
     HttpHeaders.COOKIE,
     HttpHeaders.PROXY_AUTHORIZATION,
+    HttpHeaders.HOST,  # a Host set by hand names the old origin
 )
+"""Headers dropped when a redirect changes the origin (scheme, host or port)."""
 _BODY_HEADERS: Final = (HttpHeaders.CONTENT_TYPE, HttpHeaders.CONTENT_ENCODING)
 
 
@@ -61,11 +63,7 @@ def _install(plugin: PluginBuilder[HttpRedirectConfig]) -> None:
             code = response.status.value
             if code not in _REDIRECT_CODES:
                 break
-            if (
-                config.check_http_method
-                and code != 303
-                and original_method not in _ALLOWED_METHODS
-            ):
+            if config.check_http_method and code != 303 and original_method not in _ALLOWED_METHODS:
                 break
             location = response.headers.get(HttpHeaders.LOCATION)
             if not location:
