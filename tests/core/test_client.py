@@ -339,3 +339,30 @@ async def test_engine_options_on_instance_are_rejected() -> None:
 async def test_unknown_engine_option_is_named() -> None:
     with pytest.raises(TypeError, match="threads_count"):
         HttpClient(EchoEngine, lambda c: c.engine(threads_count=2))
+
+
+async def test_cancel_interrupts_a_retry_delay() -> None:
+    from client_core.plugins import HttpRequestRetry
+
+    def configure(config: HttpClientConfig) -> None:
+        config.install(
+            HttpRequestRetry, lambda r: (r.retry_on_server_errors(3), r.constant_delay(30.0))
+        )
+
+    client = HttpClient(EchoEngine(handler=status(503)), configure)
+    errors: list[BaseException] = []
+
+    async def call() -> None:
+        try:
+            await client.get("http://h.test/retry")
+        except RequestCancelledException as exc:
+            errors.append(exc)
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(call)
+            await anyio.wait_all_tasks_blocked()
+            client.cancel()
+    await client.join()
+    assert len(errors) == 1
+    assert len(client.engine.requests) == 1  # type: ignore[attr-defined]

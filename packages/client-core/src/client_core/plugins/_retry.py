@@ -422,6 +422,7 @@ def _replay_refused(request: HttpRequestBuilder, what: str) -> RequestBodyReplay
 
 
 def _install(plugin: PluginBuilder[HttpRequestRetryConfig]) -> None:
+    client = plugin.client
     client_config = plugin.config
     _check_count("max_retries", client_config.max_retries)
 
@@ -469,7 +470,8 @@ def _install(plugin: PluginBuilder[HttpRequestRetryConfig]) -> None:
                 response.status if response is not None else repr(cause),
             )
             if wait > 0:
-                await config.sleep(wait)
+                # The client's sleep ends early (RequestCancelledException) on cancel().
+                await (client.sleep(wait) if config.sleep is anyio.sleep else config.sleep(wait))
             if config.modify_request_function is not None:
                 result = config.modify_request_function(context)
                 if inspect.isawaitable(result):
