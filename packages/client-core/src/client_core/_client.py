@@ -176,6 +176,7 @@ class HttpClient:
         self._chain: Proceed = self._send_once
         self._chain_version = -1
         self.response_charset_fallback = "utf-8"
+        self._lazy_validation: Callable[[HttpResponse], Awaitable[None]] | None = None
         self._install_plugins()
         self._in_flight = 0
         self._scopes: set[_Cancellable] = set()
@@ -627,6 +628,8 @@ class HttpClient:
         builder.attributes[CALL_STATE] = state
         try:
             response = await self._run(builder, state)
+            if builder.expect_success and self._lazy_validation is not None:
+                await self._lazy_validation(response)
         except BaseException:
             await state.release()
             raise

@@ -14,7 +14,7 @@ from client_core._content import (
     TextContent,
 )
 from client_core.engine import DEFAULT, EngineCapability, HttpRequestData, Timeouts
-from client_core.engine._base import TimeoutValue
+from client_core.engine._base import NO_TIMEOUTS, TimeoutValue
 from client_core.errors import InvalidUrlException
 from client_core.http import (
     ContentType,
@@ -82,7 +82,7 @@ class HttpRequestBuilder:
         self.body: Any = None
         self.body_type: type | None = None
         self.attributes: Attributes = Attributes()
-        self.timeouts: Timeouts = Timeouts()
+        self.timeouts: Timeouts = NO_TIMEOUTS  # immutable, so shared
         self.expect_success: bool | None = None
         self.unix_socket: str | None = None
         self.capabilities: set[EngineCapability] = set()
