@@ -15,7 +15,7 @@ from client_core._content import (
 )
 from client_core.engine import DEFAULT, EngineCapability, HttpRequestData, Timeouts
 from client_core.engine._base import NO_TIMEOUTS, TimeoutValue
-from client_core.errors import InvalidUrlException
+from client_core.errors import InvalidHeaderException, InvalidUrlException
 from client_core.http import (
     ContentType,
     Headers,
@@ -321,14 +321,18 @@ class HttpRequestBuilder:
             content = EmptyContent()
         if not isinstance(content, OutgoingContent):
             raise TypeError(
-                f"request body of type {type(content).__name__} was not rendered; "
-                "install ContentNegotiation to send objects"
+                f"request body of type {type(content).__name__} was not rendered into "
+                "bytes or a stream (see HttpClient.execute)"
             )
         headers = self.headers
         length = content.content_length
         if _FRAMING[0] in headers or _FRAMING[1] in headers:
             declared = headers.get(HttpHeaders.CONTENT_LENGTH)
             if declared is not None and content.is_one_shot and length is None:
+                if not declared.isdigit():
+                    raise InvalidHeaderException(
+                        f"Content-Length must be a non-negative integer, got {declared!r}"
+                    )
                 length = int(declared)
             headers = HeadersBuilder(headers.build())
             headers.remove(_FRAMING[0])
