@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Benchmark CIO against httpx and aiohttp on a local nginx (see benchmarks/RESULTS.md).
+# Benchmark CIO and curl against httpx and aiohttp on a local nginx (benchmarks/RESULTS.md).
 # Installs nginx (and wrk, to show the server's headroom) from Debian when missing, then
-# runs benchmarks/harness.py with the workspace venv; the harness starts nginx itself on
+# runs benchmarks/curl_bench.py (the harness plus the curl clients) with the workspace venv; the harness starts nginx itself on
 # a free loopback port with its own configuration and stops it afterwards.
 #
 # Usage: scripts/bench.sh [harness options]   e.g. scripts/bench.sh --quick
-#        (default: --repeat 5 --seconds 1.0 --output benchmarks/RESULTS.md)
+#        (default: every client, --repeat 5 --seconds 1.0 --output benchmarks/RESULTS.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,12 +23,13 @@ if [ "${#need[@]}" -gt 0 ]; then
         || DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx wrk >/dev/null
 fi
 
-"$PYTHON" -c "import client_cio, httpx, aiohttp" 2>/dev/null || {
-    echo "the venv lacks client-cio, httpx or aiohttp: run the install script first" >&2
+"$PYTHON" -c "import client_cio, client_curl, httpx, aiohttp" 2>/dev/null || {
+    echo "the venv lacks client-cio, client-curl, httpx or aiohttp: run scripts/install.sh" >&2
     exit 1
 }
 
 if [ "$#" -eq 0 ]; then
-    set -- --repeat 5 --seconds 1.0 --output benchmarks/RESULTS.md
+    set -- --clients cio,cio-engine,curl,curl-engine,httpx,aiohttp \
+        --repeat 5 --seconds 1.0 --output benchmarks/RESULTS.md
 fi
-exec "$PYTHON" benchmarks/harness.py "$@"
+exec "$PYTHON" benchmarks/curl_bench.py "$@"

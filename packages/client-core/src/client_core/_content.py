@@ -189,3 +189,9 @@ class _ChunkIterator:
             chunk = await self._it.__anext__()
             if chunk:
                 return chunk if type(chunk) is bytes else bytes(chunk)
+
+    async def aclose(self) -> None:
+        """Close the user's iterator (an async generator must not be left to the GC)."""
+        close = getattr(self._it, "aclose", None)
+        if close is not None:
+            await close()

@@ -1,0 +1,43 @@
+"""Fixtures of the curl engine tests: the shared loopback servers, plus hypercorn for
+HTTP/2 and HTTP/3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.curl.h2_server import H2Server, serve_hypercorn, serve_hypercorn_quic
+from tests.servers.fixtures import (  # noqa: F401  (fixtures)
+    blackhole,
+    hostile,
+    hostile_server,
+    http_server,
+    https_server,
+    proxy_server,
+    unix_server,
+)
+from tests.servers.fixtures import tls_files as tls_files
+from tests.servers.tls import TLSFiles
+
+
+@pytest.fixture(scope="session")
+def h2_server(tls_files: TLSFiles) -> Iterator[H2Server]:
+    """Hypercorn over TLS offering h2 and http/1.1 by ALPN."""
+    with serve_hypercorn(tls_files.cert_file, tls_files.key_file) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def h2c_server() -> Iterator[H2Server]:
+    """Hypercorn on cleartext: HTTP/1.1, or HTTP/2 with prior knowledge."""
+    with serve_hypercorn() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def h3_server(tls_files: TLSFiles) -> Iterator[H2Server]:
+    """Hypercorn with QUIC (HTTP/3) on the same port number over UDP; needs aioquic."""
+    pytest.importorskip("aioquic", reason="HTTP/3 tests need aioquic for hypercorn")
+    with serve_hypercorn_quic(tls_files.cert_file, tls_files.key_file) as server:
+        yield server
