@@ -39,5 +39,6 @@ def h2c_server() -> Iterator[H2Server]:
 def h3_server(tls_files: TLSFiles) -> Iterator[H2Server]:
     """Hypercorn with QUIC (HTTP/3) on the same port number over UDP (aioquic, a dev dep)."""
     import aioquic  # noqa: F401  - fail loudly, not skip, when the dev install lacks it
+
     with serve_hypercorn_quic(tls_files.cert_file, tls_files.key_file) as server:
         yield server
