@@ -108,7 +108,10 @@ class _ObservedStream:
     async def aclose(self) -> None:
         """Close the source stream when it can be closed. Idempotent."""
         self._end(False)
-        close = getattr(self._it, "aclose", None)
+        target: object = self._it
+        if target is None and not isinstance(self._source, bytes):
+            target = self._source  # closed before the first read
+        close = getattr(target, "aclose", None)
         if close is not None:
             await close()
 
@@ -169,7 +172,7 @@ class ObservedBody(ResponseBody):
             failed or was closed before its end.
     """
 
-    __slots__ = ("_ended", "_inner", "_on_chunk", "_on_end")
+    __slots__ = ("_stream",)
 
     def __init__(
         self,
@@ -177,38 +180,14 @@ class ObservedBody(ResponseBody):
         on_chunk: ChunkObserver | None = None,
         on_end: EndObserver | None = None,
     ) -> None:
-        self._inner = inner
-        self._on_chunk = on_chunk
-        self._on_end = on_end
-        self._ended = False
+        self._stream = _ObservedStream(inner, on_chunk, on_end)
 
     async def __anext__(self) -> bytes:
-        try:
-            chunk = await self._inner.__anext__()
-        except StopAsyncIteration:
-            self._end(True)
-            raise
-        except BaseException:
-            self._end(False)
-            raise
-        if self._on_chunk is not None:
-            result = self._on_chunk(chunk)
-            if result is not None:
-                await result
-        return chunk
-
-    def _end(self, complete: bool) -> None:
-        if not self._ended:
-            self._ended = True
-            if self._on_end is not None:
-                self._on_end(complete)
+        return await self._stream.__anext__()
 
     async def aclose(self) -> None:
         """Close the wrapped body. Idempotent."""
-        try:
-            await self._inner.aclose()
-        finally:
-            self._end(False)
+        await self._stream.aclose()
 
 
 class _Counter:
