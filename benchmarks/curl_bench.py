@@ -23,72 +23,25 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness
-from harness import POST_BODY, Request, Workload
 
 
-class CurlClient:
+def curl_setup(limit: int) -> tuple[Any, dict[str, Any]]:
+    """The curl engine factory and its options for ``limit`` connections."""
+    from client_curl import Curl
+
+    return Curl, {"max_connections_per_host": limit}
+
+
+class CurlClient(harness.CioClient):
     """The curl engine through the whole HttpClient pipeline."""
 
-    def __init__(self, base: str, workload: Workload) -> None:
-        from client_core import HttpClient
-        from client_curl import Curl
-
-        self.url = base + workload.path
-        self.workload = workload
-        limit = max(workload.concurrency, 1)
-        self.client = HttpClient(Curl, lambda c: c.engine(max_connections_per_host=limit))
-
-    async def __aenter__(self) -> Request:
-        client, url = self.client, self.url
-        if self.workload.method == "POST":
-
-            async def post() -> None:
-                response = await client.post(url, body=POST_BODY)
-                assert response.status == 200
-
-            return post
-
-        async def get() -> None:
-            response = await client.get(url)
-            assert response.status == 200
-
-        return get
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.client.aclose()
+    engine_setup = staticmethod(curl_setup)
 
 
-class CurlEngineClient:
+class CurlEngineClient(harness.CioEngineClient):
     """The curl engine alone (``engine.execute`` + ``read_all``)."""
 
-    def __init__(self, base: str, workload: Workload) -> None:
-        from client_core.engine import HttpRequestData
-        from client_core.http import Headers, HttpMethod, Url
-        from client_curl import Curl
-
-        limit = max(workload.concurrency, 1)
-        self.engine = Curl.create(max_connections_per_host=limit)
-        body = POST_BODY if workload.method == "POST" else b""
-        self.request = HttpRequestData(
-            method=HttpMethod.parse(workload.method),
-            url=Url(base + workload.path),
-            headers=Headers({"Accept": "*/*"}),
-            body=body,
-            content_length=len(body),
-        )
-
-    async def __aenter__(self) -> Request:
-        engine, request = self.engine, self.request
-
-        async def run() -> None:
-            response = await engine.execute(request)
-            await response.body.read_all()
-            assert response.status == 200
-
-        return run
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.engine.aclose()
+    engine_setup = staticmethod(curl_setup)
 
 
 CURL_CLIENTS: dict[str, tuple[type[Any], tuple[str, ...]]] = {

@@ -65,22 +65,28 @@ Session = Callable[[str, Workload], Any]  # async context manager yielding a Req
 # -- clients ------------------------------------------------------------------------------
 
 
+def cio_setup(limit: int) -> tuple[Any, dict[str, Any]]:
+    """The CIO engine factory and its options for ``limit`` connections."""
+    from client_cio import CIO
+
+    return CIO, {"max_connections": limit, "endpoint": {"max_connections_per_route": limit}}
+
+
 class CioClient:
-    """CIO through the whole HttpClient pipeline (what users run)."""
+    """CIO through the whole HttpClient pipeline (what users run).
+
+    Subclasses for other engines replace ``engine_setup``.
+    """
+
+    engine_setup = staticmethod(cio_setup)
 
     def __init__(self, base: str, workload: Workload) -> None:
-        from client_cio import CIO
         from client_core import HttpClient
 
         self.url = base + workload.path
         self.workload = workload
-        limit = max(workload.concurrency, 1)
-        self.client = HttpClient(
-            CIO,
-            lambda c: c.engine(
-                max_connections=limit, endpoint={"max_connections_per_route": limit}
-            ),
-        )
+        factory, options = self.engine_setup(max(workload.concurrency, 1))
+        self.client = HttpClient(factory, lambda c: c.engine(**options))
 
     async def __aenter__(self) -> Request:
         client, url = self.client, self.url
@@ -103,17 +109,19 @@ class CioClient:
 
 
 class CioEngineClient:
-    """The CIO engine alone (``engine.execute`` + ``read_all``): the core's cost excluded."""
+    """The CIO engine alone (``engine.execute`` + ``read_all``): the core's cost excluded.
+
+    Subclasses for other engines replace ``engine_setup``.
+    """
+
+    engine_setup = staticmethod(cio_setup)
 
     def __init__(self, base: str, workload: Workload) -> None:
-        from client_cio import CIO
         from client_core.engine import HttpRequestData
         from client_core.http import Headers, HttpMethod, Url
 
-        limit = max(workload.concurrency, 1)
-        self.engine = CIO.create(
-            max_connections=limit, endpoint={"max_connections_per_route": limit}
-        )
+        factory, options = self.engine_setup(max(workload.concurrency, 1))
+        self.engine = factory.create(**options)
         body = POST_BODY if workload.method == "POST" else b""
         self.request = HttpRequestData(
             method=HttpMethod.parse(workload.method),
