@@ -21,6 +21,8 @@ from typing import Any
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from tests.servers.proxy import wait_for_port
+
 PATTERN = bytes(range(256)) * 256
 
 
@@ -132,17 +134,7 @@ def serve_hypercorn_quic(certfile: str, keyfile: str) -> Iterator[H2Server]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 15
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"hypercorn exited with {process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("hypercorn did not start") from None
-                time.sleep(0.05)
+        wait_for_port(port, process, time.monotonic() + 15, "hypercorn")
         yield H2Server(port, "https")
     finally:
         process.terminate()

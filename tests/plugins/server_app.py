@@ -36,6 +36,7 @@ import brotli
 import pytest
 import zstandard
 
+from tests.servers.app import read_body, respond
 from tests.servers.uvicorn_server import ServerInfo, serve_asgi
 
 Scope = MutableMapping[str, Any]
@@ -85,32 +86,6 @@ def _attempt(key: str) -> int:
         return _counts[key]
 
 
-async def _read_body(receive: Receive) -> bytes:
-    parts = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        parts.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    return b"".join(parts)
-
-
-async def _respond(
-    send: Send,
-    status: int,
-    body: bytes,
-    headers: list[tuple[bytes, bytes]] | None = None,
-    content_type: bytes = b"application/json",
-) -> None:
-    all_headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
-    await send(
-        {"type": "http.response.start", "status": status, "headers": all_headers + (headers or [])}
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
 async def _stream(
     send: Send,
     chunks: Iterator[bytes],
@@ -131,7 +106,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     parts = scope["path"].strip("/").split("/")
     head, rest = parts[0], parts[1:]
     args = dict(parse_qsl(scope["query_string"].decode("latin-1")))
-    body = await _read_body(receive)
+    body = await read_body(receive)
 
     if head in ("flaky", "flaky-drip"):
         key = rest[0]
@@ -142,7 +117,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             if "retry_after" in args:
                 extra.append((b"retry-after", args["retry_after"].encode()))
             status = int(args.get("status", 503))
-            await _respond(send, status, f"attempt {attempt}".encode(), extra, b"text/plain")
+            await respond(send, status, f"attempt {attempt}".encode(), extra, b"text/plain")
         elif head == "flaky":
             headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
             echo = {
@@ -152,7 +127,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
                 "length": len(body),
                 "sha256": hashlib.sha256(body).hexdigest(),
             }
-            await _respond(send, 200, json.dumps(echo).encode())
+            await respond(send, 200, json.dumps(echo).encode())
         else:
             count, size = int(args.get("chunks", 5)), int(args.get("size", 10))
             await _stream(
@@ -163,11 +138,11 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             )
     elif head == "go":
         location = args["url"].encode()
-        await _respond(send, int(args.get("status", 302)), b"", [(b"location", location)])
+        await respond(send, int(args.get("status", 302)), b"", [(b"location", location)])
     elif head == "count":
         with _lock:
             count = _counts.get(rest[0], 0)
-        await _respond(send, 200, json.dumps({"count": count}).encode())
+        await respond(send, 200, json.dumps({"count": count}).encode())
     elif head == "encoded":
         coding = rest[0]
         data = encoded(int(args.get("n", 100_000)), coding)
@@ -183,7 +158,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         pieces = (data[i : i + 4096] for i in range(0, len(data), 4096))
         await _stream(send, pieces, 0.0, [(b"content-encoding", coding.encode())])
     else:
-        await _respond(send, 404, b"not found", content_type=b"text/plain")
+        await respond(send, 404, b"not found", content_type=b"text/plain")
 
 
 @pytest.fixture(scope="session", name="plugins_server")

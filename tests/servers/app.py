@@ -42,7 +42,8 @@ def pattern_bytes(n: int) -> bytes:
     return PATTERN * full + PATTERN[:rest]
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def read_body(receive: Receive) -> bytes:
+    """The whole request body of an ASGI request."""
     parts = []
     while True:
         message = await receive()
@@ -54,7 +55,7 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(parts)
 
 
-async def _respond(
+async def respond(
     send: Send,
     status: int,
     body: bytes = b"",
@@ -82,10 +83,10 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     method = scope["method"]
 
     if head == "echo" or path == "/":
-        body = await _read_body(receive)
+        body = await read_body(receive)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         chunked = any(k == "transfer-encoding" for k, _ in headers)
-        await _respond(
+        await respond(
             send,
             200,
             _json(
@@ -102,17 +103,17 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             ),
         )
     elif head == "status":
-        await _read_body(receive)
+        await read_body(receive)
         code = int(rest[0])
         if code in (204, 304) or code < 200:
             await send({"type": "http.response.start", "status": code, "headers": []})
             await send({"type": "http.response.body", "body": b""})
         else:
-            await _respond(send, code, f"status {code}".encode(), content_type=b"text/plain")
+            await respond(send, code, f"status {code}".encode(), content_type=b"text/plain")
     elif head == "delay":
-        await _read_body(receive)
+        await read_body(receive)
         await anyio.sleep(float(rest[0]))
-        await _respond(send, 200, _json({"delayed": float(rest[0])}))
+        await respond(send, 200, _json({"delayed": float(rest[0])}))
     elif head == "drip":
         chunks, size = int(args.get("chunks", 10)), int(args.get("size", 1))
         delay = float(args.get("delay", 0.01))
@@ -128,7 +129,7 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             await send({"type": "http.response.body", "body": b"*" * size, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
     elif head == "bytes":
-        await _respond(
+        await respond(
             send, 200, pattern_bytes(int(rest[0])), content_type=b"application/octet-stream"
         )
     elif head == "stream-bytes":
@@ -147,9 +148,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             )
         await send({"type": "http.response.body", "body": b""})
     elif head == "upload":
-        body = await _read_body(receive)
+        body = await read_body(receive)
         chunked = any(k == b"transfer-encoding" for k, _ in scope["headers"])
-        await _respond(
+        await respond(
             send,
             200,
             _json(
@@ -163,20 +164,20 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     elif head == "redirect":
         n = int(rest[0])
         location = "/echo" if n <= 1 else f"/redirect/{n - 1}"
-        await _respond(send, 302, b"", [(b"location", location.encode())])
+        await respond(send, 302, b"", [(b"location", location.encode())])
     elif head == "redirect-to":
         status = int(args.get("status", 302))
-        await _respond(send, status, b"", [(b"location", args["url"].encode())])
+        await respond(send, status, b"", [(b"location", args["url"].encode())])
     elif head == "gzip":
         payload = _json({"gzipped": True, "method": method})
-        await _respond(send, 200, gzip.compress(payload), [(b"content-encoding", b"gzip")])
+        await respond(send, 200, gzip.compress(payload), [(b"content-encoding", b"gzip")])
     elif head == "cookies" and rest[:1] == ["set"]:
         cookies = [(b"set-cookie", f"{k}={v}; Path=/".encode()) for k, v in args.items()]
-        await _respond(send, 200, _json(args), cookies)
+        await respond(send, 200, _json(args), cookies)
     elif head == "close":
-        await _read_body(receive)
-        await _respond(
+        await read_body(receive)
+        await respond(
             send, 200, b"closing", [(b"connection", b"close")], content_type=b"text/plain"
         )
     else:
-        await _respond(send, 404, b"not found", content_type=b"text/plain")
+        await respond(send, 404, b"not found", content_type=b"text/plain")

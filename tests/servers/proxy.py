@@ -30,16 +30,19 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_port(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
+def wait_for_port(
+    port: int, process: subprocess.Popen[bytes], deadline: float, name: str = "pproxy"
+) -> None:
+    """Wait until ``process`` listens on ``port`` (loopback), or fail naming it."""
     while True:
         if process.poll() is not None:
-            raise RuntimeError(f"pproxy exited with {process.returncode}")
+            raise RuntimeError(f"{name} exited with {process.returncode}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             if time.monotonic() > deadline:
-                raise RuntimeError("pproxy did not start") from None
+                raise RuntimeError(f"{name} did not start") from None
             time.sleep(0.02)
 
 
@@ -65,8 +68,8 @@ def run_pproxy() -> Iterator[ProxyInfo]:
         )
         try:
             deadline = time.monotonic() + 10
-            _wait_port(open_port, process, deadline)
-            _wait_port(auth_port, process, deadline)
+            wait_for_port(open_port, process, deadline)
+            wait_for_port(auth_port, process, deadline)
         except RuntimeError:
             process.kill()
             process.wait()
