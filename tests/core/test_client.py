@@ -366,3 +366,59 @@ async def test_cancel_interrupts_a_retry_delay() -> None:
     await client.join()
     assert len(errors) == 1
     assert len(client.engine.requests) == 1  # type: ignore[attr-defined]
+
+
+class _BrokenBody(BytesResponseBody):
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(b"")
+        self.exc = exc
+
+    async def __anext__(self) -> bytes:
+        raise self.exc
+
+    async def read_all(self, limit: int | None = None) -> bytes:
+        raise self.exc
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (ConnectionResetError("reset"), "ProtocolException"),
+        (anyio.BrokenResourceError(), "ProtocolException"),
+        (TimeoutError(), "SocketTimeoutException"),
+    ],
+)
+async def test_raw_body_errors_from_an_engine_are_translated(
+    raw: BaseException, expected: str
+) -> None:
+    def handler(request: HttpRequestData, _: bytes) -> HttpResponseData:
+        return HttpResponseData(
+            status=HttpStatusCode.OK, version="HTTP/1.1", headers=Headers(), body=_BrokenBody(raw)
+        )
+
+    async with HttpClient(EchoEngine(handler=handler)) as client:
+        with pytest.raises(Exception) as info:
+            await client.get("http://u:p@h.test/body")
+        assert type(info.value).__name__ == expected
+        assert "GET http://h.test/body" in str(info.value) and "p@" not in str(info.value)
+        async with client.stream("GET", "http://h.test/s") as response:
+            with pytest.raises(Exception) as info2:
+                async for _ in response.body_as_channel():
+                    pass
+        assert type(info2.value).__name__ == expected
+
+
+async def test_our_errors_from_a_body_pass_unchanged() -> None:
+    from client_core import ConnectException
+
+    def handler(request: HttpRequestData, _: bytes) -> HttpResponseData:
+        return HttpResponseData(
+            status=HttpStatusCode.OK,
+            version="HTTP/1.1",
+            headers=Headers(),
+            body=_BrokenBody(ConnectException("GET http://h.test/ ours")),
+        )
+
+    async with HttpClient(EchoEngine(handler=handler)) as client:
+        with pytest.raises(ConnectException, match="ours"):
+            await client.get("http://h.test/")

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 import anyio
 
 from client_core.engine import HttpRequestData, HttpResponseData, ResponseBody
-from client_core.errors import ProtocolException, ResponseBodyConsumedException
+from client_core.errors import (
+    HttpClientError,
+    ProtocolException,
+    ResponseBodyConsumedException,
+    SocketTimeoutException,
+)
 from client_core.http import ContentType, Headers, HttpHeaders, HttpStatusCode
 
 if TYPE_CHECKING:
@@ -147,6 +152,10 @@ class HttpResponse:
             if str(exc).startswith(what):
                 raise
             raise type(exc)(f"{what}: {exc}") from exc
+        except HttpClientError:
+            raise  # already ours (ConnectException is also an OSError)
+        except _RAW_ERRORS as exc:
+            raise translate_body_error(self.request, exc) from exc
         self._content = data
         self._stream = None
         return data
@@ -207,7 +216,7 @@ class HttpResponse:
         if stream is None or self._streamed:
             raise ResponseBodyConsumedException(self._consumed_message())
         self._streamed = True
-        return stream
+        return _GuardedChannel(stream, self.request)
 
     async def read(self) -> bytes:
         """Alias of :meth:`body`."""
@@ -286,6 +295,56 @@ class HttpResponse:
 
     def __repr__(self) -> str:
         return f"<HttpResponse [{self.status}] {self.request.method} {self.request.url.redacted()}>"
+
+
+_RAW_ERRORS = (OSError, EOFError, anyio.BrokenResourceError, anyio.EndOfStream)
+
+
+def translate_body_error(request: HttpRequestData, exc: BaseException) -> HttpClientError:
+    """Our error for a raw transport error an engine let through while reading a body.
+
+    Engines translate their own errors; this is the core's safety net, so that nothing raw
+    from ``OSError`` or anyio reaches the user.
+
+    Args:
+        request: The request whose body failed.
+        exc: The raw error.
+
+    Returns:
+        ``SocketTimeoutException`` for a timeout, ``ProtocolException`` otherwise.
+    """
+    what = f"{request.method} {request.url.redacted()}"
+    if isinstance(exc, TimeoutError):
+        return SocketTimeoutException(f"{what}: reading the body timed out")
+    return ProtocolException(
+        f"{what}: the connection failed while reading the body ({type(exc).__name__}: {exc})"
+    )
+
+
+class _GuardedChannel:
+    """The body stream as users iterate it, with the core's error safety net."""
+
+    __slots__ = ("_request", "_stream")
+
+    def __init__(self, stream: ResponseBody, request: HttpRequestData) -> None:
+        self._stream = stream
+        self._request = request
+
+    def __aiter__(self) -> _GuardedChannel:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self._stream.__anext__()
+        except HttpClientError:
+            raise  # already ours (ConnectException is also an OSError)
+        except _RAW_ERRORS as exc:
+            raise translate_body_error(self._request, exc) from exc
+
+    async def aclose(self) -> None:
+        """Release the body early; unread data is discarded."""
+        with anyio.CancelScope(shield=True):
+            await self._stream.aclose()
 
 
 class _OneChunk:
