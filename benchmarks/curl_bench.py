@@ -9,7 +9,9 @@ option works::
 
 - ``curl``: ``HttpClient(Curl)`` with default plugins: what a user runs;
 - ``curl-engine``: ``Curl.execute()`` and ``ResponseBody.read_all()`` with a prebuilt
-  ``HttpRequestData``: the engine alone, so ``curl`` minus ``curl-engine`` is the core's cost.
+  ``HttpRequestData``: the engine alone, so ``curl`` minus ``curl-engine`` is the core's cost;
+- ``curl-floor``: a bare pycurl socket-action bridge with no features (``curl_floor.py``),
+  asyncio only: the floor any libcurl engine in Python stands on.
 
 Each gets ``max_connections_per_host`` equal to the concurrency, as the other clients.
 """
@@ -23,6 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness
+from curl_floor import CurlFloorClient
 
 
 def curl_setup(limit: int) -> tuple[Any, dict[str, Any]]:
@@ -47,6 +50,7 @@ class CurlEngineClient(harness.CioEngineClient):
 CURL_CLIENTS: dict[str, tuple[type[Any], tuple[str, ...]]] = {
     "curl": (CurlClient, ("asyncio", "trio")),
     "curl-engine": (CurlEngineClient, ("asyncio", "trio")),
+    "curl-floor": (CurlFloorClient, ("asyncio",)),
 }
 
 

@@ -29,7 +29,7 @@ fi
 }
 
 if [ "$#" -eq 0 ]; then
-    set -- --clients cio,cio-engine,curl,curl-engine,httpx,aiohttp \
+    set -- --clients cio,cio-engine,curl,curl-engine,curl-floor,httpx,aiohttp \
         --repeat 5 --seconds 1.0 --output benchmarks/RESULTS.md
 fi
 exec "$PYTHON" benchmarks/curl_bench.py "$@"
