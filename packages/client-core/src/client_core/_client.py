@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json as _json
 import math
 import sys
@@ -18,7 +17,8 @@ import anyio
 
 from client_core._attributes import AttributeKey
 from client_core._config import HttpClientConfig
-from client_core._content import FormDataContent, OutgoingContent, TextContent
+from client_core._content import EmptyContent, FormDataContent, OutgoingContent, TextContent
+from client_core._guard import AsyncioDeadlines, AsyncioSend
 from client_core._request import HttpRequestBuilder, headers_from, render_default_body
 from client_core._response import HttpResponse
 from client_core.engine import (
@@ -45,9 +45,13 @@ from client_core.errors import (
     UnsupportedCapabilityException,
 )
 from client_core.http import ContentType, HttpMethod, Url
-from client_core.plugins._api import NOT_HANDLED, ClientPlugin, Hooks, Proceed
+from client_core.plugins._api import NOT_HANDLED, ClientPlugin, Hooks, OnSend, Proceed
 
 __all__ = ["HttpClient"]
+
+_get_running_loop = asyncio.get_running_loop
+_current_task = asyncio.current_task
+CancelledError = asyncio.CancelledError
 
 T = TypeVar("T")
 EngineSpec = HttpClientEngineFactory | HttpClientEngine[Any] | str | None
@@ -174,8 +178,12 @@ class HttpClient:
             self._owns_engine = True
         self._hooks = Hooks()
         self._plugins: dict[str, Any] = {}
-        self._chain: Proceed = self._send_once
+        self._chain_head: OnSend | None = None
+        self._chain_rest: Proceed = self._send_once
         self._chain_version = -1
+        self._deadlines: AsyncioDeadlines | None = None  # the asyncio send guard's timer
+        self._none_passing_hooks: set[Any] = set()  # body converters that ignore None
+        self._empty_needs_no_hooks = False
         self.response_charset_fallback = "utf-8"
         self._lazy_validation: Callable[[HttpResponse], Awaitable[None]] | None = None
         self._urls: dict[str, Url] = {}  # parsed absolute URLs, cleared when full
@@ -294,6 +302,8 @@ class HttpClient:
 
     def _finish(self) -> None:
         self._finished = True
+        if self._deadlines is not None:
+            self._deadlines.close()
         if self._owns_engine:
             self.engine.close()
         if self._done is not None:
@@ -331,14 +341,14 @@ class HttpClient:
         method: str,
         url: str | Url | None,
         block: Block | None,
-        params: Mapping[str, Any] | None,
-        headers: Any,
-        body: Any,
-        json: Any,
-        form: Any,
-        content_type: ContentType | str | None,
-        timeout: TimeoutValue | Timeouts,
-        expect_success: bool | None,
+        params: Mapping[str, Any] | None = None,
+        headers: Any = None,
+        body: Any = _UNSET,
+        json: Any = _UNSET,
+        form: Any = _UNSET,
+        content_type: ContentType | str | None = None,
+        timeout: TimeoutValue | Timeouts = DEFAULT,
+        expect_success: bool | None = None,
     ) -> HttpRequestBuilder:
         builder = HttpRequestBuilder(method)
         if url is not None:
@@ -358,24 +368,26 @@ class HttpClient:
         if headers:
             for name, value in headers_from(headers):
                 builder.headers.append(name, value)
-        given = sum(x is not _UNSET for x in (body, json, form))
-        if given > 1:
-            raise TypeError("give at most one of body=, json= and form=")
         if json is not _UNSET:
+            if body is not _UNSET or form is not _UNSET:
+                raise TypeError("give at most one of body=, json= and form=")
             builder.body = TextContent(
                 _json.dumps(json, separators=(",", ":"), ensure_ascii=False),
                 ContentType.Application.JSON,
             )
         elif form is not _UNSET:
+            if body is not _UNSET:
+                raise TypeError("give at most one of body=, json= and form=")
             builder.body = FormDataContent(form)
         elif body is not _UNSET:
             builder.body = body
         if content_type is not None:
             builder.content_type(content_type)
-        if isinstance(timeout, Timeouts):
-            builder.timeouts = timeout
-        elif timeout is not DEFAULT:
-            builder.timeout(timeout)
+        if timeout is not DEFAULT:
+            if isinstance(timeout, Timeouts):
+                builder.timeouts = timeout
+            else:
+                builder.timeout(timeout)
         if expect_success is not None:
             builder.expect_success = expect_success
         if block is not None:
@@ -436,49 +448,63 @@ class HttpClient:
             timeout,
             expect_success,
         )
-        return await self.execute(builder)
+        return await self._execute(builder, streaming=False)
 
     async def get(
         self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
     ) -> HttpResponse:
         """Send a GET; see :meth:`request` for the arguments."""
-        return await self.request(HttpMethod.GET, url, block, **kwargs)
+        if kwargs:
+            return await self.request(HttpMethod.GET, url, block, **kwargs)
+        return await self._execute(self._builder(HttpMethod.GET, url, block), streaming=False)
 
     async def post(
         self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
     ) -> HttpResponse:
         """Send a POST; see :meth:`request` for the arguments."""
-        return await self.request(HttpMethod.POST, url, block, **kwargs)
+        if kwargs:
+            return await self.request(HttpMethod.POST, url, block, **kwargs)
+        return await self._execute(self._builder(HttpMethod.POST, url, block), streaming=False)
 
     async def put(
         self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
     ) -> HttpResponse:
         """Send a PUT; see :meth:`request` for the arguments."""
-        return await self.request(HttpMethod.PUT, url, block, **kwargs)
+        if kwargs:
+            return await self.request(HttpMethod.PUT, url, block, **kwargs)
+        return await self._execute(self._builder(HttpMethod.PUT, url, block), streaming=False)
 
     async def patch(
         self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
     ) -> HttpResponse:
         """Send a PATCH; see :meth:`request` for the arguments."""
-        return await self.request(HttpMethod.PATCH, url, block, **kwargs)
+        if kwargs:
+            return await self.request(HttpMethod.PATCH, url, block, **kwargs)
+        return await self._execute(self._builder(HttpMethod.PATCH, url, block), streaming=False)
 
     async def delete(
         self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
     ) -> HttpResponse:
         """Send a DELETE; see :meth:`request` for the arguments."""
-        return await self.request(HttpMethod.DELETE, url, block, **kwargs)
+        if kwargs:
+            return await self.request(HttpMethod.DELETE, url, block, **kwargs)
+        return await self._execute(self._builder(HttpMethod.DELETE, url, block), streaming=False)
 
     async def head(
         self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
     ) -> HttpResponse:
         """Send a HEAD; see :meth:`request` for the arguments."""
-        return await self.request(HttpMethod.HEAD, url, block, **kwargs)
+        if kwargs:
+            return await self.request(HttpMethod.HEAD, url, block, **kwargs)
+        return await self._execute(self._builder(HttpMethod.HEAD, url, block), streaming=False)
 
     async def options(
         self, url: str | Url | None = None, block: Block | None = None, /, **kwargs: Any
     ) -> HttpResponse:
         """Send an OPTIONS; see :meth:`request` for the arguments."""
-        return await self.request(HttpMethod.OPTIONS, url, block, **kwargs)
+        if kwargs:
+            return await self.request(HttpMethod.OPTIONS, url, block, **kwargs)
+        return await self._execute(self._builder(HttpMethod.OPTIONS, url, block), streaming=False)
 
     @asynccontextmanager
     async def stream(
@@ -560,11 +586,7 @@ class HttpClient:
         Returns:
             The response, its body read.
         """
-        self._enter(builder)
-        try:
-            return await self._execute(builder, streaming=False)
-        finally:
-            self._leave()
+        return await self._execute(builder, streaming=False)
 
     def prepare_request(
         self,
@@ -631,28 +653,52 @@ class HttpClient:
             self._finish()
 
     async def _execute(self, builder: HttpRequestBuilder, *, streaming: bool) -> HttpResponse:
-        # One cancel scope per send (in _send_once) serves both the request timeout and
-        # cancel(); the call itself has none, since scopes are the costliest thing on the
-        # hot path (about 5 us on asyncio, 10-15 us on trio). Between sends, cancel() is
-        # seen by the next send and by interruptible waits (``sleep``).
-        state = CallState(streaming, self.config.max_send_count)
-        attributes = builder.attributes
-        attributes[CALL_STATE] = state
+        # A streaming call is entered and left by stream_builder, around the whole block.
+        # One guard per send (in _send_once) serves both the request timeout and cancel();
+        # the call itself has none, since guards are the costliest thing on the hot path.
+        # Between sends, cancel() is seen by the next send and by interruptible waits
+        # (``sleep``).
+        if not streaming:
+            self._enter(builder)
         try:
-            response = await self._run(builder, state)
-            if builder.expect_success and self._lazy_validation is not None:
-                await self._lazy_validation(response)
-        except BaseException:
-            await state.release()
-            raise
+            state = CallState(streaming, self.config.max_send_count)
+            attributes = builder.attributes
+            attributes[CALL_STATE] = state
+            try:
+                hooks = self._hooks
+                for _, _, hook in hooks.on_request:
+                    await hook(builder, builder.body)
+                if self._chain_version != hooks.version:
+                    self._rebuild_chain()
+                body = builder.body
+                if not isinstance(body, OutgoingContent):
+                    if body is None and self._empty_needs_no_hooks:
+                        builder.body = EmptyContent()
+                    else:
+                        builder.body = await self._render_body(builder)
+                # The request timeout is enforced per send in _send_once (each redirect hop
+                # and retry attempt gets its own budget, as Ktor's HttpTimeout does).
+                head = self._chain_head
+                if head is None:
+                    response = await self._send_once(builder)
+                else:
+                    response = await head(builder, self._chain_rest)
+                if builder.expect_success and self._lazy_validation is not None:
+                    await self._lazy_validation(response)
+            except BaseException:
+                await state.release()
+                raise
+            finally:
+                # Break the cycle attributes -> state -> responses -> request -> attributes,
+                # so a response (and its body) is freed by reference counting, not the GC.
+                del attributes[CALL_STATE]
+            if len(state.responses) > 1:
+                await state.release(keep=response)
+            state.responses = []
+            return response
         finally:
-            # Break the cycle attributes -> state -> responses -> request -> attributes, so
-            # a response (and its body) is freed by reference counting, not the cyclic GC.
-            del attributes[CALL_STATE]
-        if len(state.responses) > 1:
-            await state.release(keep=response)
-        state.responses = []
-        return response
+            if not streaming:
+                self._leave()
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds``, unless the client is cancelled first (for plugins' delays).
@@ -675,17 +721,6 @@ class HttpClient:
         if scope.cancelled_caught:
             raise RequestCancelledException("the client was cancelled during a delay")
 
-    async def _run(self, builder: HttpRequestBuilder, state: CallState) -> HttpResponse:
-        for _, _, hook in self._hooks.on_request:
-            await hook(builder, builder.body)
-        if not isinstance(builder.body, OutgoingContent):
-            builder.body = await self._render_body(builder)
-        # The request timeout is enforced per send in _send_once (each redirect hop and
-        # retry attempt gets its own budget, as Ktor's HttpTimeout does).
-        if self._chain_version != self._hooks.version:
-            self._rebuild_chain()
-        return await self._chain(builder)
-
     async def _render_body(self, builder: HttpRequestBuilder) -> OutgoingContent:
         body = builder.body
         for _, _, hook in self._hooks.transform_request_body:
@@ -702,10 +737,19 @@ class HttpClient:
         return content
 
     def _rebuild_chain(self) -> None:
-        chain: Proceed = self._send_once
-        for _, _, handler in reversed(self._hooks.on_send):
-            chain = _link(handler, chain)
-        self._chain = chain
+        # The outermost interceptor is called directly with the rest of the chain; only
+        # the inner ones need a closure each.
+        handlers = [handler for _, _, handler in self._hooks.on_send]
+        rest: Proceed = self._send_once
+        for handler in reversed(handlers[1:]):
+            rest = _link(handler, rest)
+        self._chain_head = handlers[0] if handlers else None
+        self._chain_rest = rest
+        # No body (None) renders as EmptyContent without asking converters when every
+        # converter installed is one known to pass on None (HttpPlainText's).
+        self._empty_needs_no_hooks = all(
+            hook in self._none_passing_hooks for _, _, hook in self._hooks.transform_request_body
+        )
         self._chain_version = self._hooks.version
 
     async def _send_once(self, builder: HttpRequestBuilder) -> HttpResponse:
@@ -718,26 +762,54 @@ class HttpClient:
                 f"{builder.method} {_url_text(builder)}: max send count {state.max_sends} "
                 "exceeded; consider raising HttpClientConfig.max_send_count"
             )
-        if self._closed and self._cancelled:
+        if self._cancelled and self._closed:
             raise RequestCancelledException(
                 f"{builder.method} {_url_text(builder)}: the client was cancelled"
             )
         data = builder.build()
         state.last_request = data
         engine = self.engine
-        missing = data.required_capabilities - engine.capabilities
-        if missing:
-            names = ", ".join(sorted(c.value for c in missing))
-            raise UnsupportedCapabilityException(
-                f"{data.method} {data.url.redacted()}: the {engine.name} engine does not "
-                f"support {names}"
-            )
-        timeout = Timeouts.pick(
-            data.timeouts.request, getattr(engine.config, "request_timeout", None)
-        )
+        if data.required_capabilities:
+            missing = data.required_capabilities - engine.capabilities
+            if missing:
+                names = ", ".join(sorted(c.value for c in missing))
+                raise UnsupportedCapabilityException(
+                    f"{data.method} {data.url.redacted()}: the {engine.name} engine does not "
+                    f"support {names}"
+                )
+        timeout = data.timeouts.request
+        if timeout is DEFAULT:
+            timeout = getattr(engine.config, "request_timeout", None)
         state.request_timeout = timeout
         first = len(state.responses)
-        response = await _guarded_transmit(self, data, state, timeout)
+        response: HttpResponse | None
+        if _current_async_library() == "trio":
+            response = await self._transmit_trio(data, state, timeout)
+        else:
+            # The asyncio guard, inline: it runs once per request (see _guard.py).
+            loop = _get_running_loop()
+            deadlines = self._deadlines
+            if deadlines is None or deadlines.loop is not loop:
+                deadlines = self._deadlines_on(loop)
+            task: Any = _current_task(loop)
+            send = AsyncioSend(task, math.inf if timeout is None else loop.time() + timeout)
+            cancelling = task.cancelling()
+            deadlines.add(send)
+            try:
+                response = await self._transmit(data, state)
+            except BaseException as exc:
+                deadlines.sends.discard(send)
+                if not send.fired:
+                    raise
+                # Ours when no one else cancelled the task meanwhile (asyncio.Timeout's rule).
+                ours = task.uncancel() <= cancelling and isinstance(exc, CancelledError)
+                if not (ours or isinstance(exc, TimeoutError)):
+                    raise
+                response = None
+            else:
+                deadlines.sends.discard(send)
+                if send.fired:
+                    task.uncancel()
         if response is None:  # cancelled by cancel(), or the deadline of this send expired
             for late in state.responses[first:]:
                 await late.aclose()
@@ -751,6 +823,37 @@ class HttpClient:
                 f"request_timeout={timeout}s]"
             )
         return response
+
+    def _deadlines_on(self, loop: asyncio.AbstractEventLoop) -> AsyncioDeadlines:
+        old = self._deadlines
+        if old is not None and not old.sends:
+            old.close()
+            self._scopes.discard(old)
+        deadlines = self._deadlines = AsyncioDeadlines(loop)
+        self._scopes.add(deadlines)
+        return deadlines
+
+    async def _transmit_trio(
+        self, data: HttpRequestData, state: CallState, timeout: float | None
+    ) -> HttpResponse | None:
+        """One send under a ``trio.CancelScope``: the deadline, and what cancel() cancels.
+
+        Returns ``None`` when the deadline expired or the client was cancelled. The native
+        scope costs half of what anyio's portable one does.
+        """
+        import trio
+
+        scope = trio.CancelScope(
+            deadline=math.inf if timeout is None else trio.current_time() + timeout
+        )
+        scopes = self._scopes
+        scopes.add(scope)
+        try:
+            with scope:
+                return await self._transmit(data, state)
+        finally:
+            scopes.discard(scope)
+        return None  # the scope swallowed its own cancellation
 
     async def _transmit(self, data: HttpRequestData, state: CallState) -> HttpResponse:
         engine = self.engine
@@ -795,57 +898,6 @@ class HttpClient:
             f"turns the response body into {getattr(type_, '__name__', type_)!s}; read "
             "bytes or str, or install a converter plugin (transform_response_body)"
         )
-
-
-class _AsyncioGuard:
-    """cancel() for an ``asyncio.Timeout``: expire it now (a no-op once it has ended)."""
-
-    __slots__ = ("timeout",)
-
-    def __init__(self, timeout: asyncio.Timeout) -> None:
-        self.timeout = timeout
-
-    def cancel(self) -> None:
-        with contextlib.suppress(RuntimeError):  # not entered yet, or already over
-            self.timeout.reschedule(0.0)
-
-
-async def _guarded_transmit(
-    client: HttpClient, data: HttpRequestData, state: CallState, timeout: float | None
-) -> HttpResponse | None:
-    """Run one send under a deadline that ``client.cancel()`` can also trigger.
-
-    Returns ``None`` when the deadline expired or the client was cancelled. The guard is the
-    native one of the running backend (``asyncio.timeout`` or ``trio.CancelScope``): anyio's
-    portable scope costs two to three times as much, and this runs once per request.
-    """
-    scopes = client._scopes
-    if _current_async_library() == "trio":
-        import trio
-
-        scope = trio.CancelScope(
-            deadline=math.inf if timeout is None else trio.current_time() + timeout
-        )
-        scopes.add(scope)
-        try:
-            with scope:
-                return await client._transmit(data, state)
-        finally:
-            scopes.discard(scope)
-        return None  # the scope swallowed its own cancellation
-    loop = asyncio.get_running_loop()
-    guard = asyncio.timeout_at(None if timeout is None else loop.time() + timeout)
-    handle = _AsyncioGuard(guard)
-    scopes.add(handle)
-    try:
-        async with guard:
-            return await client._transmit(data, state)
-    except TimeoutError:
-        if guard.expired():
-            return None
-        raise
-    finally:
-        scopes.discard(handle)
 
 
 def _link(
