@@ -14,7 +14,7 @@ from client_core._content import (
     TextContent,
 )
 from client_core.engine import DEFAULT, EngineCapability, HttpRequestData, Timeouts
-from client_core.engine._base import NO_TIMEOUTS, TimeoutValue
+from client_core.engine._base import NO_TIMEOUTS, TimeoutValue, request_data
 from client_core.errors import InvalidHeaderException, InvalidUrlException
 from client_core.http import (
     ContentType,
@@ -30,6 +30,7 @@ from client_core.http import (
 __all__ = ["HttpRequestBuilder"]
 
 _FRAMING = (HttpHeaders.CONTENT_LENGTH, HttpHeaders.TRANSFER_ENCODING)
+_NO_CAPABILITIES: frozenset[EngineCapability] = frozenset()
 
 
 def _check_timeout(name: str, value: TimeoutValue) -> TimeoutValue:
@@ -319,14 +320,15 @@ class HttpRequestBuilder:
         content = self.body
         if content is None:
             content = EmptyContent()
-        if not isinstance(content, OutgoingContent):
+        elif not isinstance(content, OutgoingContent):
             raise TypeError(
                 f"request body of type {type(content).__name__} was not rendered into "
                 "bytes or a stream (see HttpClient.execute)"
             )
         headers = self.headers
         length = content.content_length
-        if _FRAMING[0] in headers or _FRAMING[1] in headers:
+        present = headers._data  # the multidict itself: no method call per lookup
+        if present and (_FRAMING[0] in present or _FRAMING[1] in present):
             declared = headers.get(HttpHeaders.CONTENT_LENGTH)
             if declared is not None and content.is_one_shot and length is None:
                 if not declared.isdigit():
@@ -341,16 +343,17 @@ class HttpRequestBuilder:
             if headers is self.headers:
                 headers = HeadersBuilder(headers.build())
             headers.set(HttpHeaders.CONTENT_TYPE, str(content.content_type))
-        return HttpRequestData(
-            method=self.method,
-            url=url,
-            headers=headers.build(),
-            body=content.wire_body(),
-            content_length=length,
-            timeouts=self.timeouts,
-            attributes=self.attributes,
-            unix_socket=self.unix_socket,
-            required_capabilities=frozenset(self.capabilities),
+        capabilities = self.capabilities
+        return request_data(
+            self.method,
+            url,
+            headers.build(),
+            content.wire_body(),
+            length,
+            self.timeouts,
+            self.attributes,
+            frozenset(capabilities) if capabilities else _NO_CAPABILITIES,
+            self.unix_socket,
         )
 
     def __repr__(self) -> str:
