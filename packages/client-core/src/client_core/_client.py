@@ -659,10 +659,12 @@ class HttpClient:
         # Between sends, cancel() is seen by the next send and by interruptible waits
         # (``sleep``).
         if not streaming:
-            self._enter(builder)
+            if self._closed:
+                self._enter(builder)  # raises
+            self._in_flight += 1
         try:
             state = CallState(streaming, self.config.max_send_count)
-            attributes = builder.attributes
+            attributes = builder.attributes._data  # the dict itself, on the hot path
             attributes[CALL_STATE] = state
             try:
                 hooks = self._hooks
@@ -691,14 +693,16 @@ class HttpClient:
             finally:
                 # Break the cycle attributes -> state -> responses -> request -> attributes,
                 # so a response (and its body) is freed by reference counting, not the GC.
-                del attributes[CALL_STATE]
+                attributes.pop(CALL_STATE, None)
             if len(state.responses) > 1:
                 await state.release(keep=response)
             state.responses = []
             return response
         finally:
             if not streaming:
-                self._leave()
+                self._in_flight -= 1
+                if self._in_flight == 0 and self._closed and not self._finished:
+                    self._finish()
 
     async def sleep(self, seconds: float) -> None:
         """Wait ``seconds``, unless the client is cancelled first (for plugins' delays).
@@ -753,7 +757,7 @@ class HttpClient:
         self._chain_version = self._hooks.version
 
     async def _send_once(self, builder: HttpRequestBuilder) -> HttpResponse:
-        state = builder.attributes.get(CALL_STATE)
+        state: CallState | None = builder.attributes._data.get(CALL_STATE)
         if state is None:
             raise RuntimeError("requests must be sent through HttpClient.execute()")
         state.sends += 1

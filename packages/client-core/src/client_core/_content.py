@@ -56,7 +56,8 @@ class EmptyContent(OutgoingContent):
     __slots__ = ()
 
     def __init__(self) -> None:
-        super().__init__(None, 0)
+        self.content_type = None
+        self.content_length = 0
 
 
 class ByteArrayContent(OutgoingContent):

@@ -347,7 +347,7 @@ class HttpRequestBuilder:
         return request_data(
             self.method,
             url,
-            headers.build(),
+            headers.build() if headers._data else Headers.EMPTY,
             content.wire_body(),
             length,
             self.timeouts,

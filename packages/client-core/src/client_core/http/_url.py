@@ -386,13 +386,14 @@ def check_request_url(url: Url) -> None:
     Raises:
         InvalidUrlException: If the scheme is not supported or the host is empty.
     """
-    scheme = url.scheme
+    parsed = url._url  # yarl's own (cached) attributes: this runs once per request
+    scheme = parsed.scheme
     if scheme not in _DEFAULT_PORTS:
         raise InvalidUrlException(
             f"Unsupported URL scheme {scheme!r} in {url.redacted()} "
             "(expected http, https, ws or wss)"
         )
-    if not url.host:
+    if not parsed.raw_host:  # Url.host is "" exactly when raw_host is empty
         raise InvalidUrlException(f"URL has no host: {url.redacted()}")
 
 

@@ -57,6 +57,8 @@ def _install(plugin: PluginBuilder[HttpRedirectConfig]) -> None:
 
     async def follow(request: HttpRequestBuilder, proceed: Proceed) -> HttpResponse:
         response = await proceed(request)
+        if response.status not in _REDIRECT_CODES:  # an int: no .value call on the hot path
+            return response
         history: list[HttpResponse] = []
         original_method = request.method
         while True:
