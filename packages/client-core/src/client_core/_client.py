@@ -182,8 +182,8 @@ class HttpClient:
         self._chain_rest: Proceed = self._send_once
         self._chain_version = -1
         self._deadlines: AsyncioDeadlines | None = None  # the asyncio send guard's timer
-        self._none_passing_hooks: set[Any] = set()  # body converters that ignore None
-        self._empty_needs_no_hooks = False
+        self._str_only_converters: set[Any] = set()  # body converters of str bodies alone
+        self._only_str_converters = False  # every installed body converter is one of those
         self.response_charset_fallback = "utf-8"
         self._lazy_validation: Callable[[HttpResponse], Awaitable[None]] | None = None
         self._urls: dict[str, Url] = {}  # parsed absolute URLs, cleared when full
@@ -366,8 +366,8 @@ class HttpClient:
             for name, value in params.items():
                 builder.parameter(name, value)
         if headers:
-            for name, value in headers_from(headers):
-                builder.headers.append(name, value)
+            # Checked all at once: the builder is new, so an error leaves nothing behind.
+            builder.headers.append_all(headers_from(headers))
         if json is not _UNSET:
             if body is not _UNSET or form is not _UNSET:
                 raise TypeError("give at most one of body=, json= and form=")
@@ -674,7 +674,7 @@ class HttpClient:
                     self._rebuild_chain()
                 body = builder.body
                 if not isinstance(body, OutgoingContent):
-                    if body is None and self._empty_needs_no_hooks:
+                    if body is None and self._only_str_converters:
                         builder.body = EmptyContent()
                     else:
                         builder.body = await self._render_body(builder)
@@ -727,10 +727,11 @@ class HttpClient:
 
     async def _render_body(self, builder: HttpRequestBuilder) -> OutgoingContent:
         body = builder.body
-        for _, _, hook in self._hooks.transform_request_body:
-            content = await hook(builder, body, builder.body_type)
-            if content is not None:
-                return content
+        if not self._only_str_converters or isinstance(body, str):
+            for _, _, hook in self._hooks.transform_request_body:
+                content = await hook(builder, body, builder.body_type)
+                if content is not None:
+                    return content
         content = render_default_body(body, builder.headers)
         if content is None:
             raise NoTransformationFoundException(
@@ -749,10 +750,10 @@ class HttpClient:
             rest = _link(handler, rest)
         self._chain_head = handlers[0] if handlers else None
         self._chain_rest = rest
-        # No body (None) renders as EmptyContent without asking converters when every
-        # converter installed is one known to pass on None (HttpPlainText's).
-        self._empty_needs_no_hooks = all(
-            hook in self._none_passing_hooks for _, _, hook in self._hooks.transform_request_body
+        # A body that is not a str is rendered without asking converters when every one
+        # installed is known to convert str bodies alone (HttpPlainText's).
+        self._only_str_converters = all(
+            hook in self._str_only_converters for _, _, hook in self._hooks.transform_request_body
         )
         self._chain_version = self._hooks.version
 
@@ -845,8 +846,7 @@ class HttpClient:
         Returns ``None`` when the deadline expired or the client was cancelled. The native
         scope costs half of what anyio's portable one does.
         """
-        import trio
-
+        trio: Any = sys.modules["trio"]  # running under trio, so imported: no import per send
         scope = trio.CancelScope(
             deadline=math.inf if timeout is None else trio.current_time() + timeout
         )

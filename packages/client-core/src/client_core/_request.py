@@ -406,7 +406,8 @@ def headers_from(
         return []
     if isinstance(value, Headers):
         return list(value.items())
-    items = value.items() if isinstance(value, Mapping) else value
+    # type() first: isinstance against the Mapping ABC is slow, and a dict is the usual case.
+    items = value.items() if type(value) is dict or isinstance(value, Mapping) else value
     out: list[tuple[str, str]] = []
     for name, v in items:
         if v is None:

@@ -88,8 +88,8 @@ def _install(plugin: PluginBuilder[HttpPlainTextConfig]) -> None:
             content_type = content_type.with_charset(send_charset)
         return TextContent(body, content_type)
 
-    # It passes on every body but str: the client may skip it for a request without one.
-    plugin.client._none_passing_hooks.add(encode_text)
+    # It passes on every body but str: the client may skip it for other bodies.
+    plugin.client._str_only_converters.add(encode_text)
 
     @plugin.transform_response_body
     async def decode_text(response: HttpResponse, data: bytes, type_: Any) -> Any:
