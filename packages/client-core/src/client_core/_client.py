@@ -11,9 +11,12 @@ import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any, Final, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 import anyio
+
+if TYPE_CHECKING:
+    import trio
 
 from client_core._attributes import AttributeKey
 from client_core._config import HttpClientConfig
@@ -846,9 +849,9 @@ class HttpClient:
         Returns ``None`` when the deadline expired or the client was cancelled. The native
         scope costs half of what anyio's portable one does.
         """
-        trio: Any = sys.modules["trio"]  # running under trio, so imported: no import per send
-        scope = trio.CancelScope(
-            deadline=math.inf if timeout is None else trio.current_time() + timeout
+        trio_module: Any = sys.modules["trio"]  # running under trio: imported (no import here)
+        scope: trio.CancelScope = trio_module.CancelScope(
+            deadline=math.inf if timeout is None else trio_module.current_time() + timeout
         )
         scopes = self._scopes
         scopes.add(scope)

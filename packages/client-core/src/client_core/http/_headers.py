@@ -119,10 +119,8 @@ def _checked_pairs(
     goes through ``check_header_name`` / ``check_header_value``, which raise.
     """
     items: Iterable[tuple[str, HeaderValue | Sequence[HeaderValue]]]
-    if type(data) is list:  # pairs (what headers_from gives): skip the slow Mapping ABC check
-        items = data
-    else:
-        items = data.items() if isinstance(data, Mapping) else data
+    # A list of pairs (what headers_from gives) skips the slow check against the Mapping ABC.
+    items = data if type(data) is list else data.items() if isinstance(data, Mapping) else data
     pairs: list[tuple[str, str]] = []
     for name, value in items:
         if type(name) is not str or _is_token(name) is None:
