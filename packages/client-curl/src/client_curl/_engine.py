@@ -17,7 +17,6 @@ from client_core.engine import (
 )
 from client_core.errors import (
     ConnectException,
-    HttpClientError,
     InvalidRequestException,
     ProtocolException,
 )
@@ -142,7 +141,6 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
             connect_timeout,
             socket_timeout,
         )
-        transfer.multiplexed = route.multiplexed
         upload = transfer.upload
         try:
             options.apply(
@@ -176,15 +174,7 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
             if upload is not None:
                 await upload.aclose()
             raise
-        try:
-            driver.start(transfer)
-        except pycurl.error as exc:  # the multi handle refused it (out of memory ...)
-            handle.dirty = True
-            self._release(handle)
-            raise HttpClientError(
-                f"{request.method} {url.redacted()}: libcurl could not start the transfer: "
-                f"{exc.args[-1]}"
-            ) from None
+        driver.start(transfer)
         head = None
         try:
             while True:
@@ -198,11 +188,8 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
                     if head is not None or transfer.done:
                         break
                 if upload is None:
-                    driver.waiting.add(transfer)  # for a head with no body yet
                     await backend.waiter(transfer)
                 else:
-                    if not transfer.send_paused:
-                        driver.waiting.add(transfer)
                     await transfer.wait()
         except BaseException:
             transfer.abort()
@@ -210,6 +197,7 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
                 await upload.aclose()
             raise
         if head is None:
+            driver.finished(transfer)
             if upload is not None:
                 await upload.aclose()
             error = transfer.failure()
@@ -287,7 +275,7 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
             self._driver.closing = True  # the last transfer to end releases everything
 
     async def _shutdown(self) -> None:
-        for transfer in list(self._driver.active.values()):
+        for transfer in list(self._driver.transfers):
             transfer.close_engine()
         self._release_all()
 

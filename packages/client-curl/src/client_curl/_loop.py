@@ -1,33 +1,26 @@
-"""How the driver meets the event loop: a poller of libcurl's sockets, asyncio and trio.
+"""The driver's poller, and how it meets the event loop on asyncio and trio.
 
-The backends say how asyncio and trio wake the driver and the tasks waiting on transfers.
-
-The sockets libcurl wants watched are registered in an epoll set of the driver's own
-(``select.epoll``, or the platform's ``selectors`` fallback); only that one descriptor is
-registered with the event loop: on asyncio with ``loop.add_reader`` (a plain callback, no
-task), on trio by a driver task started lazily as a system task. A task waiting on a
-transfer awaits a bare asyncio future, or is rescheduled by trio directly.
+The driver thread waits on a :class:`Poller`: an epoll set (or the platform's
+``selectors`` fallback) of the sockets libcurl wants watched, plus the read end of a wake-up
+pipe. The event loop side is a :class:`Backend`: how a task waits on a transfer (a bare
+asyncio future, or a trio task reschedule), how it is woken, and how the driver thread
+hands a callback to the loop (``call_soon_threadsafe``, or trio's ``run_sync_soon``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import math
+import os
 import select
 import selectors
 import threading
-import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 import pycurl
 
 from client_core.errors import HttpClientError
-
-if TYPE_CHECKING:
-    from client_curl._multi import Driver
 
 __all__ = [
     "CSELECT",
@@ -44,15 +37,18 @@ _UNKNOWN: Final = object()
 
 
 class Waitable(Protocol):
-    """What a task waits on: the driver sets ``waiter`` and clears it when waking."""
+    """What a task waits on: the task sets ``waiter``, the loop side clears it on waking."""
 
     waiter: Any
 
 
 class Poller:
-    """An epoll set (or a ``selectors`` fallback) of the sockets libcurl watches."""
+    """An epoll set (or a ``selectors`` fallback) of libcurl's sockets and a wake-up pipe.
 
-    __slots__ = ("_epoll", "_selector", "fd", "poll")
+    ``wake`` may be called from any thread; ``wait`` returns early when it is.
+    """
+
+    __slots__ = ("_epoll", "_selector", "_wake_r", "_wake_w", "wake_fd")
 
     IN: Final = 1
     OUT: Final = 4
@@ -61,28 +57,30 @@ class Poller:
         self._epoll: Any = None
         self._selector: selectors.BaseSelector | None = None
         if hasattr(select, "epoll"):
-            epoll = select.epoll()
-            self._epoll = epoll
-            self.fd = epoll.fileno()
-            self.poll: Callable[[], list[tuple[int, int]]] = functools.partial(
-                epoll.poll, 0, _MAX_EVENTS
-            )
+            self._epoll = select.epoll()
         else:  # pragma: no cover - non-Linux
-            selector = selectors.DefaultSelector()
-            fileno = getattr(selector, "fileno", None)
-            if fileno is None:
-                selector.close()
-                raise HttpClientError(
-                    "the curl engine needs a pollable selector (epoll or kqueue) on this platform"
-                )
-            self._selector = selector
-            self.fd = fileno()
-            self.poll = self._poll_selector
+            self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self.wake_fd = self._wake_r
+        self.watch(self._wake_r, self.IN)
 
-    def _poll_selector(self) -> list[tuple[int, int]]:  # pragma: no cover - non-Linux
+    def wait(self, timeout: float | None) -> list[tuple[int, int]]:
+        """Wait up to ``timeout`` seconds (``None``: no limit) for events.
+
+        Returns:
+            ``(fd, mask)`` pairs, ``mask`` in epoll's bits (``IN``, ``OUT``, error, hang-up).
+        """
+        epoll = self._epoll
+        if epoll is not None:
+            return epoll.poll(-1 if timeout is None else timeout, _MAX_EVENTS)  # type: ignore[no-any-return]
+        return self._wait_selector(timeout)  # pragma: no cover - non-Linux
+
+    def _wait_selector(self, timeout: float | None) -> list[tuple[int, int]]:  # pragma: no cover
         assert self._selector is not None
         out = []
-        for key, mask in self._selector.select(0):
+        for key, mask in self._selector.select(timeout):
             out.append(
                 (
                     int(key.fd),
@@ -91,6 +89,17 @@ class Poller:
                 )
             )
         return out
+
+    def wake(self) -> None:
+        """Make a ``wait`` in progress (or the next one) return at once."""
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"\0")
+
+    def drain(self) -> None:
+        """Empty the wake-up pipe (on the waiting thread, after a wake-up)."""
+        with contextlib.suppress(BlockingIOError, OSError):
+            while len(os.read(self._wake_r, 4096)) == 4096:
+                pass
 
     def watch(self, fd: int, mask: int) -> None:
         """Watch ``fd`` for ``mask`` (``IN``/``OUT`` bits), registered or not."""
@@ -126,10 +135,14 @@ class Poller:
             pass
 
     def close(self) -> None:
+        """Close the epoll set and the pipe."""
         if self._epoll is not None:
             self._epoll.close()
         elif self._selector is not None:  # pragma: no cover - non-Linux
             self._selector.close()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 # libcurl's CURL_POLL_* value -> poller mask, and poller event mask -> CURL_CSELECT_* bits.
@@ -151,42 +164,35 @@ CSELECT: Final = {mask: _cselect(mask) for mask in range(32)}
 class Backend:
     """How the driver meets one running event loop."""
 
-    now: Callable[[], float]
-    armed_at: float = math.inf  # the loop timer's deadline (inf: none armed)
-
     def current(self) -> bool:
+        """Whether this backend's loop is the one running in this thread."""
         raise NotImplementedError
 
-    def arm(self, when: float) -> None:
-        raise NotImplementedError
+    def post(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the loop soon; callable from any thread.
 
-    def soon(self, callback: Callable[[], None]) -> None:
+        Raises:
+            RuntimeError: The loop is closed or its run has finished.
+        """
         raise NotImplementedError
 
     def waiter(self, item: Waitable) -> Awaitable[Any]:
+        """Something the current task awaits until :meth:`wake` of ``item``."""
         raise NotImplementedError
 
     def wake(self, item: Waitable) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
+        """Wake the task waiting on ``item`` (on the loop's thread)."""
         raise NotImplementedError
 
 
 class AsyncioBackend(Backend):
-    """asyncio: ``add_reader`` on the poller's descriptor, ``call_at`` for the timer."""
+    """asyncio: a bare future per wait, ``call_soon_threadsafe`` from the driver thread."""
 
-    def __init__(self, driver: Driver, loop: asyncio.AbstractEventLoop, fd: int) -> None:
-        self.driver = driver
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.fd = fd
-        # loop.time() is time.monotonic(); calling that directly saves a Python frame.
-        self.now = time.monotonic if type(loop).time is asyncio.BaseEventLoop.time else loop.time
         self.thread = threading.get_ident()
         self.create_future = loop.create_future
-        self.timer: asyncio.TimerHandle | None = None
-        self.armed_at = math.inf
-        loop.add_reader(fd, driver.on_readable)
+        self.post = loop.call_soon_threadsafe  # type: ignore[method-assign,assignment]
 
     def current(self) -> bool:
         # Not asyncio.get_running_loop(): that makes a getpid() system call each time.
@@ -195,23 +201,6 @@ class AsyncioBackend(Backend):
         if thread is _UNKNOWN:
             return self.loop.is_running() and threading.get_ident() == self.thread
         return bool(thread == threading.get_ident())
-
-    def arm(self, when: float) -> None:
-        timer = self.timer
-        if timer is not None:
-            if self.armed_at <= when:
-                return  # fires first; the driver re-arms then
-            timer.cancel()
-        self.armed_at = when
-        self.timer = self.loop.call_at(when, self._fire)
-
-    def soon(self, callback: Callable[[], None]) -> None:
-        self.loop.call_soon(callback)
-
-    def _fire(self) -> None:
-        self.timer = None
-        self.armed_at = math.inf
-        self.driver.on_timer()
 
     def waiter(self, item: Waitable) -> Awaitable[Any]:
         # A bare future: awaiting it costs no coroutine frame. A cancelled one stays in
@@ -227,74 +216,25 @@ class AsyncioBackend(Backend):
             if not future.done():
                 future.set_result(None)
 
-    def close(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if not self.loop.is_closed():
-            self.loop.remove_reader(self.fd)
-
 
 class TrioBackend(Backend):
-    """trio: a system task waits for the poller's descriptor, with the timer as deadline."""
+    """trio: the task is rescheduled directly; ``run_sync_soon`` from the driver thread."""
 
-    def __init__(self, driver: Driver, fd: int) -> None:
+    def __init__(self) -> None:
         import trio
 
-        self.trio = trio
-        self.driver = driver
-        self.fd = fd
-        self.now = trio.current_time
+        self.lowlevel = trio.lowlevel
         self.token = trio.lowlevel.current_trio_token()
-        self.scope: trio.CancelScope | None = None
-        self.armed_at = math.inf
-        self.stopped = False
-        self.later: Callable[[], None] | None = None
-        trio.lowlevel.spawn_system_task(self._run, name="client_curl driver")
+        self.post = self.token.run_sync_soon  # type: ignore[method-assign,assignment]
 
     def current(self) -> bool:
         try:
-            return self.trio.lowlevel.current_trio_token() is self.token
+            return self.lowlevel.current_trio_token() is self.token
         except RuntimeError:
             return False
 
-    async def _run(self) -> None:
-        trio = self.trio
-        wait_readable = trio.lowlevel.wait_readable
-        driver = self.driver
-        try:
-            while not self.stopped:
-                with trio.CancelScope(deadline=self.armed_at) as scope:
-                    self.scope = scope
-                    await wait_readable(self.fd)
-                self.scope = None
-                # After close() the driver's handlers find no multi handle and return.
-                if scope.cancelled_caught:
-                    self.armed_at = math.inf
-                    later, self.later = self.later, None
-                    if later is not None:
-                        later()
-                    driver.on_timer()
-                else:
-                    driver.on_readable()
-        except trio.ClosedResourceError:
-            return
-        finally:
-            self.scope = None
-
-    def arm(self, when: float) -> None:
-        if when < self.armed_at:
-            self.armed_at = when
-            scope = self.scope
-            if scope is not None:
-                scope.deadline = when
-
-    def soon(self, callback: Callable[[], None]) -> None:
-        self.later = callback
-        self.arm(-math.inf)
-
     def waiter(self, item: Waitable) -> Awaitable[Any]:
-        lowlevel = self.trio.lowlevel
+        lowlevel = self.lowlevel
         item.waiter = lowlevel.current_task()
 
         def abort(_: Any) -> Any:
@@ -307,12 +247,24 @@ class TrioBackend(Backend):
         task = item.waiter
         if task is not None:
             item.waiter = None
-            self.trio.lowlevel.reschedule(task)
+            self.lowlevel.reschedule(task)
 
-    def close(self) -> None:
-        self.stopped = True
-        if self.scope is not None:
-            self.scope.cancel()
-        # Outside the trio run (RuntimeError) the driver task is gone already.
-        with contextlib.suppress(RuntimeError):
-            self.trio.lowlevel.notify_closing(self.fd)
+
+def make_backend() -> Backend:
+    """The backend of the event loop running in this thread.
+
+    Raises:
+        HttpClientError: No asyncio or trio loop is running.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is not None:
+        return AsyncioBackend(loop)
+    try:
+        return TrioBackend()
+    except (ImportError, RuntimeError):
+        raise HttpClientError(
+            "the curl engine runs on asyncio or trio; no event loop is running"
+        ) from None

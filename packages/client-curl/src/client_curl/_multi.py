@@ -1,39 +1,42 @@
-"""The event-loop driver: one ``CurlMulti`` per engine, run from asyncio or trio.
+"""The driver: one ``CurlMulti`` per engine, run by a thread of its own.
+
+Every libcurl call on the multi handle and on the easy handles in it is made by the
+driver thread, so libcurl's own work (building and sending requests, receiving, the
+kernel's loopback path under ``send`` and ``recv``) runs outside the event loop's thread
+and, since pycurl releases the GIL inside libcurl, in parallel with it. The event loop's
+side is small: it sets a handle's options, queues a command (start, abort, pause, swap
+the body sink) and wakes the thread only when it sleeps; the thread queues the transfers
+that changed (a piece of body, a complete head, the end) and hands them to the loop in
+batches, with one ``call_soon_threadsafe`` (or trio ``run_sync_soon``) per batch, not per
+transfer.
 
 libcurl's socket and timer callbacks (``M_SOCKETFUNCTION``, ``M_TIMERFUNCTION``) tell the
-driver what to watch; ``socket_action`` runs libcurl when something happens.
+thread what to watch in its epoll set and when to call ``socket_action`` with no socket.
+A socket libcurl stops watching (a connection going back to the cache between two
+requests) stays registered until it shows activity or libcurl wants it again, so a
+reused connection costs no system call to watch. Sockets libcurl makes are reported by
+``CURLOPT_SOCKOPTFUNCTION``, so a descriptor number reused by a new socket is registered
+anew. Completions are read (``info_read``) only when ``socket_action`` reports fewer
+running transfers than were added.
 
-The sockets libcurl wants watched are registered in an epoll set of the driver's own
-(``select.epoll``, or the platform's ``selectors`` fallback), and only that one descriptor
-is registered with the event loop: on asyncio with ``loop.add_reader`` (a plain callback,
-no task), on trio by a driver task started lazily as a system task. A libcurl socket costs
-one C-level ``epoll_ctl`` when libcurl announces it, instead of the event loop's
-Python-level reader bookkeeping; a socket libcurl stops watching (a connection going back
-to the cache between two requests) stays registered until it shows activity or libcurl
-wants it again, so a reused connection costs no system call to watch. Sockets libcurl
-makes are reported by ``CURLOPT_SOCKOPTFUNCTION``, so a descriptor number reused by a new
-socket is always registered anew.
-
-libcurl's timer is kept as a deadline: an "expire now" (0 ms) is run right after the call
-that asked for it, and a loop timer is armed only when the deadline moves earlier than the
-one already armed, so the common request on a reused connection arms no timer at all.
-Completions are read (``info_read``) only when ``socket_action`` reports fewer running
-transfers than are added. A transfer's task waits on a bare asyncio future or a trio task
-reschedule, set from the callbacks.
+Shared state follows one rule: each field has one writer (the loop's thread or the
+driver thread), and whoever changes something the other side waits for queues the
+transfer afterwards, so a wake-up is never lost.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import math
+import threading
+import time
+from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pycurl
 
 from client_core.errors import HttpClientError
-from client_curl._loop import CSELECT, WANT, AsyncioBackend, Backend, Poller, TrioBackend
+from client_curl._loop import CSELECT, WANT, Backend, Poller, make_backend
 
 if TYPE_CHECKING:
     from client_curl._options import Handle
@@ -47,16 +50,26 @@ _MAX_IMMEDIATE: Final = 16
 _WATCH_MIN_INTERVAL: Final = 0.01
 _BLANK: Final = b"\r\n"
 _MAX_FREE: Final = 256  # idle easy handles kept for reuse
+_JOIN_TIMEOUT: Final = 10.0
+
+# Commands from the loop's thread to the driver thread.
+_START: Final = 0
+_ABORT: Final = 1
+_PAUSE: Final = 2
+_SINK: Final = 3
+_STOP: Final = 4
 
 
 class Driver:
-    """Runs one ``CurlMulti`` from the current event loop.
+    """Runs one ``CurlMulti`` on a thread of its own, for one event loop at a time.
 
     Args:
         setup_multi: Applies the engine's options to a new ``CurlMulti``.
-        release: Takes an easy handle back once its transfer is over.
+        release: Takes an easy handle back once its transfer is over (called by the
+            driver thread, and by the loop's thread for a handle never started).
         free: The engine's list of idle handles (``release`` of a clean handle appends).
-        on_idle: Called when the last transfer has left while the driver is closing.
+        on_idle: Called on the loop's thread when the last transfer has ended while the
+            driver is closing.
     """
 
     def __init__(
@@ -70,33 +83,41 @@ class Driver:
         self._release = release
         self._free = free
         self._on_idle = on_idle
+        self._backend: Backend | None = None
+        self._thread: threading.Thread | None = None
         self._multi: pycurl.CurlMulti | None = None
         self._poller: Poller | None = None
-        self._backend: Backend | None = None
-        self._now: Callable[[], float] = _never
-        self._wake: Callable[[Transfer], None] = _ignore
+        # loop's thread -> driver thread
+        self._commands: deque[tuple[int, Any, Any]] = deque()
+        self._sleeping = False
+        # driver thread -> loop's thread
+        self.outbox: list[Transfer] = []  # changed transfers, this round of the thread
+        self._pending: deque[Transfer] = deque()
+        self._posted = False
+        # loop's thread only
+        self.transfers: set[Transfer] = set()  # started, their end not yet delivered
+        self.closing = False
+        self.closed = False
+        # driver thread only
+        self.active: dict[pycurl.Curl, Transfer] = {}
+        self._heading: set[Transfer] = set()  # in flight, no body piece seen yet
         self._want: dict[int, int] = {}
         self._kept: dict[int, int] = {}
         self._fresh: set[int] = set()
-        self.active: dict[pycurl.Curl, Transfer] = {}
         self._due = False
         self._deadline: float | None = None
-        self._service_soon = False
-        self._multiplexed = 0  # transfers in flight that may share a connection
-        self.waiting: set[Transfer] = set()
         self._watched: set[Transfer] = set()
         self._watch_at: float | None = None
-        self.closing = False
-        self.closed = False
+        self._acted = False
 
-    # -- binding to the running loop ----------------------------------------------------
+    # -- the loop's side -----------------------------------------------------------------
 
     def bind(self) -> Backend:
         """Return the backend for the running event loop, binding to it when needed.
 
         Raises:
-            HttpClientError: Transfers of another event loop are still in flight, or no
-                asyncio or trio loop is running.
+            HttpClientError: Transfers of another event loop are still in flight, the
+                engine is closed, or no asyncio or trio loop is running.
         """
         backend = self._backend
         if backend is not None and backend.current():
@@ -106,44 +127,100 @@ class Driver:
     def _rebind(self) -> Backend:
         if self.closed:
             raise HttpClientError("the curl engine is closed")
-        if self.active:
+        if not self.is_idle:
             raise HttpClientError(
                 "the curl engine has transfers in flight on another event loop; an engine "
                 "serves one event loop at a time"
             )
-        if self._backend is not None:
-            with contextlib.suppress(Exception):  # the old loop may be gone
-                self._backend.close()
-            self._backend = None
-        if self._multi is None:
+        backend = make_backend()
+        self._backend = backend
+        if self._thread is None:
             multi = pycurl.CurlMulti()
             multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
             multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
             self._setup_multi(multi)
             self._multi = multi
             self._poller = Poller()
-        assert self._poller is not None
-        fd = self._poller.fd
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
-        if loop is not None:
-            backend: Backend = AsyncioBackend(self, loop, fd)
-        else:
-            try:
-                backend = TrioBackend(self, fd)
-            except (ImportError, RuntimeError):
-                raise HttpClientError(
-                    "the curl engine runs on asyncio or trio; no event loop is running"
-                ) from None
-        self._backend = backend
-        self._now = backend.now
-        self._wake = backend.wake
-        self._service_soon = False
+            thread = threading.Thread(target=self._run, name="client_curl driver", daemon=True)
+            self._thread = thread
+            thread.start()
         return backend
 
-    # -- libcurl callbacks (never raise, never call back into libcurl) --------------------
+    def _command(self, op: int, transfer: Any, arg: Any = None) -> None:
+        self._commands.append((op, transfer, arg))
+        if self._sleeping:
+            self._sleeping = False
+            poller = self._poller
+            if poller is not None:
+                poller.wake()
+
+    def start(self, transfer: Transfer) -> None:
+        """Hand ``transfer`` (its options set) to the driver thread to run."""
+        self.transfers.add(transfer)
+        self._command(_START, transfer)
+
+    def abort(self, transfer: Transfer) -> None:
+        """End ``transfer`` now, dropping its connection (cancellation, early close)."""
+        self._command(_ABORT, transfer)
+
+    def pause(self, transfer: Transfer, bitmask: int) -> None:
+        """Set the pause state of ``transfer`` (``PAUSE_CONT`` resumes both directions)."""
+        self._command(_PAUSE, transfer, bitmask)
+
+    def sink(self, transfer: Transfer, write: Callable[[bytes], Any]) -> None:
+        """Send the rest of the body of ``transfer`` to ``write`` (a C function)."""
+        self._command(_SINK, transfer, write)
+
+    def deliver(self) -> None:
+        """On the loop's thread: wake the tasks of the transfers the thread handed over."""
+        self._posted = False  # first: what the thread queues from now on is posted again
+        pending = self._pending
+        backend = self._backend
+        transfers = self.transfers
+        while pending:
+            transfer = pending.popleft()
+            transfer.notified = False
+            if transfer.done:
+                transfers.discard(transfer)
+            if transfer.waiter is not None and backend is not None:
+                backend.wake(transfer)
+        if self.closing and not transfers:
+            self._on_idle()
+
+    def finished(self, transfer: Transfer) -> None:
+        """On the loop's thread: the task has seen ``transfer`` end (before its delivery)."""
+        transfers = self.transfers
+        transfers.discard(transfer)
+        if self.closing and not transfers:
+            self._on_idle()
+
+    @property
+    def is_idle(self) -> bool:
+        """True when no transfer is in flight (its end may not be delivered yet)."""
+        transfers = self.transfers
+        if transfers:
+            for transfer in [t for t in transfers if t.done]:
+                transfers.discard(transfer)
+        return not transfers
+
+    def close(self) -> None:
+        """Stop the thread and free the multi handle and the poller. Idempotent.
+
+        Transfers still in flight are ended (their tasks, if any, see the engine closed).
+        """
+        self.closed = True
+        self.closing = False
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._command(_STOP, None)
+            if thread is not threading.current_thread():
+                thread.join(_JOIN_TIMEOUT)
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.close()
+        self._backend = None
+
+    # -- libcurl callbacks (driver thread; never raise, never call back into libcurl) -------
 
     def _on_socket(self, what: int, fd: int, multi: object, socketp: object) -> None:
         if what == _POLL_REMOVE:
@@ -173,25 +250,166 @@ class Driver:
             self._due = True
             self._deadline = None
         else:
-            self._deadline = self._now() + ms / 1000
+            self._deadline = time.monotonic() + ms / 1000
 
-    # -- driving ----------------------------------------------------------------------------
+    # -- the driver thread ---------------------------------------------------------------
 
-    def _action(self, fd: int, events: int) -> None:
+    def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as exc:  # pragma: no cover - a bug: fail what is in flight
+            self._crash(exc)
+
+    def _loop(self) -> None:
+        multi = self._multi
+        poller = self._poller
+        assert multi is not None
+        assert poller is not None
+        commands = self._commands
+        want = self._want
+        active = self.active
+        wake_fd = poller.wake_fd
+        while True:
+            while commands:
+                op, transfer, arg = commands.popleft()
+                if op == _START:
+                    self._start(transfer)
+                elif op == _ABORT:
+                    self._abort(transfer)
+                elif op == _PAUSE:
+                    self._pause(transfer, arg)
+                elif op == _SINK:
+                    easy = transfer.handle.easy
+                    if active.get(easy) is transfer:
+                        easy.setopt(pycurl.WRITEFUNCTION, arg)
+                else:
+                    self._stop()
+                    return
+            self._after()
+            self._sleeping = True
+            if commands:
+                self._sleeping = False
+                continue
+            timeout = self._timeout()
+            events = poller.wait(timeout)
+            self._sleeping = False
+            for fd, mask in events:
+                if fd in want:
+                    try:
+                        running = multi.socket_action(fd, CSELECT[mask & 31])[1]
+                    except pycurl.error:
+                        running = -1
+                    self._acted = True
+                    if running < len(active):
+                        self._collect()
+                elif fd == wake_fd:
+                    poller.drain()
+                else:
+                    poller.forget(fd)  # an idle connection closed by the server, or stale
+                    self._kept.pop(fd, None)
+
+    def _timeout(self) -> float | None:
+        when = self._deadline
+        watch_at = self._watch_at
+        if watch_at is not None and (when is None or watch_at < when):
+            when = watch_at
+        if self._due:
+            return 0.0
+        if when is None:
+            return None
+        return max(0.0, when - time.monotonic())
+
+    def _action(self) -> None:
         multi = self._multi
         assert multi is not None
         try:
-            running = multi.socket_action(fd, events)[1]
-        except pycurl.error:  # CURLM_BAD_SOCKET for a socket libcurl just closed
+            running = multi.socket_action(_SOCKET_TIMEOUT, 0)[1]
+        except pycurl.error:
             running = -1
+        self._acted = True
         if running < len(self.active):
             self._collect()
+
+    def _after(self) -> None:
+        """After a round: libcurl's timer, the idle watchdog, heads, then hand over."""
+        count = 0
+        while self._due and count < _MAX_IMMEDIATE:
+            self._due = False
+            self._action()
+            count += 1
+        deadline = self._deadline
+        if deadline is not None or self._watch_at is not None:
+            now = time.monotonic()
+            if deadline is not None and deadline <= now + 0.0005:
+                self._deadline = None
+                self._action()
+            watch_at = self._watch_at
+            if watch_at is not None and watch_at <= now + 0.0005:
+                self._check_idle(now)
+        if self._acted:
+            self._acted = False
+            heading = self._heading
+            if heading:
+                self._scan_heads(heading)
+        outbox = self.outbox
+        if outbox:
+            self._pending.extend(outbox)
+            outbox.clear()
+            if not self._posted:
+                self._posted = True
+                backend = self._backend
+                try:
+                    if backend is None:
+                        raise RuntimeError("unbound")
+                    backend.post(self.deliver)
+                except Exception:  # the loop is gone: nobody waits any more
+                    self._pending.clear()
+                    self._posted = False
+
+    def _scan_heads(self, heading: set[Transfer]) -> None:
+        """Hand over transfers whose head is complete with no body yet."""
+        outbox = self.outbox
+        for transfer in list(heading):
+            if transfer.chunks or transfer.done:
+                heading.discard(transfer)
+                continue
+            lines = transfer.lines
+            count = len(lines)
+            if count != transfer.heard and lines[-1] == _BLANK:
+                transfer.heard = count
+                if not transfer.notified:
+                    transfer.notified = True
+                    outbox.append(transfer)
+
+    def _start(self, transfer: Transfer) -> None:
+        multi = self._multi
+        assert multi is not None
+        easy = transfer.handle.easy
+        try:
+            multi.add_handle(easy)
+        except pycurl.error as exc:  # the multi handle refused it (out of memory ...)
+            request = transfer.request
+            transfer.error = HttpClientError(
+                f"{request.method} {request.url.redacted()}: libcurl could not start the "
+                f"transfer: {exc.args[-1]}"
+            )
+            transfer.handle.dirty = True
+            self._end(transfer, 0, "", release=True)
+            return
+        self.active[easy] = transfer
+        self._heading.add(transfer)
+        if transfer.socket_timeout is not None:
+            self._watch(transfer)
+        self._due = False
+        self._action()
 
     def _collect(self) -> None:
         multi = self._multi
         assert multi is not None
         active = self.active
         free = self._free
+        outbox = self.outbox
+        heading = self._heading
         while True:
             queued, ok, failed = multi.info_read()
             for easy in ok:
@@ -199,10 +417,8 @@ class Driver:
                 multi.remove_handle(easy)
                 if transfer is not None:
                     # _end(transfer, 0, ""), inlined for the common case
-                    if transfer.multiplexed:
-                        self._multiplexed -= 1
                     transfer.done = True
-                    self.waiting.discard(transfer)
+                    heading.discard(transfer)
                     if self._watched:
                         self._watched.discard(transfer)
                     handle = transfer.handle
@@ -210,8 +426,9 @@ class Driver:
                         self._release(handle)
                     else:
                         free.append(handle)
-                    if transfer.waiter is not None:
-                        self._wake(transfer)
+                    if not transfer.notified:
+                        transfer.notified = True
+                        outbox.append(transfer)
             for easy, code, message in failed:
                 transfer = active.pop(easy, None)
                 multi.remove_handle(easy)
@@ -220,137 +437,21 @@ class Driver:
             if not queued:
                 break
 
-    def _end(self, transfer: Transfer, code: int, message: str) -> None:
-        """The transfer left the multi handle: record how, free its handle, wake its task."""
-        if transfer.multiplexed:
-            self._multiplexed -= 1
+    def _end(self, transfer: Transfer, code: int, message: str, release: bool = True) -> None:
+        """The transfer left the multi handle: record how, free its handle, hand it over."""
         transfer.code = code
         transfer.message = message
         transfer.done = True
-        self.waiting.discard(transfer)
+        self._heading.discard(transfer)
         if self._watched:
             self._watched.discard(transfer)
-        self._release(transfer.handle)
-        if transfer.waiter is not None:
-            backend = self._backend
-            if backend is not None:
-                backend.wake(transfer)
+        if release:
+            self._release(transfer.handle)
+        if not transfer.notified:
+            transfer.notified = True
+            self.outbox.append(transfer)
 
-    def _service(self) -> None:
-        """After libcurl ran: wake tasks whose head has completed with no body yet."""
-        self._service_soon = False
-        waiting = self.waiting
-        backend = self._backend
-        if waiting and backend is not None:
-            ready = [
-                t
-                for t in waiting
-                if t.lines and t.lines[-1] == _BLANK and len(t.lines) != t.scanned
-            ]
-            for transfer in ready:
-                waiting.discard(transfer)
-                backend.wake(transfer)
-
-    def _after(self, service: bool = True) -> None:
-        """Run what libcurl asked for while we were in it; wake tasks; re-arm the timer."""
-        if self._due:
-            count = 0
-            while self._due:
-                if count == _MAX_IMMEDIATE:
-                    backend = self._backend
-                    if backend is not None:
-                        backend.arm(self._now())
-                    break
-                self._due = False
-                self._action(_SOCKET_TIMEOUT, 0)
-                count += 1
-        if service:
-            self._service()
-        elif (
-            self._multiplexed
-            and self.waiting
-            and not self._service_soon
-            and self._backend is not None
-        ):
-            # Running one transfer can bring another's head on a shared (HTTP/2 or
-            # HTTP/3) connection: look once per loop iteration, not once per request.
-            self._service_soon = True
-            self._backend.soon(self._service_later)
-        when = self._deadline
-        watch_at = self._watch_at
-        if watch_at is not None and (when is None or watch_at < when):
-            when = watch_at
-        if when is not None:
-            backend = self._backend
-            if backend is not None and when < backend.armed_at:
-                backend.arm(when)
-        if self.closing and not self.active:
-            self._on_idle()
-
-    def _service_later(self) -> None:
-        if self._service_soon and self._multi is not None:
-            self._after()
-
-    def on_readable(self) -> None:
-        """The poller has events: hand them to libcurl."""
-        poller = self._poller
-        multi = self._multi
-        if poller is None or multi is None:
-            return
-        want = self._want
-        active = self.active
-        for fd, mask in poller.poll():
-            if fd in want:
-                try:
-                    running = multi.socket_action(fd, CSELECT[mask & 31])[1]
-                except pycurl.error:
-                    running = -1
-                if running < len(active):
-                    self._collect()
-            else:
-                poller.forget(fd)  # an idle connection closed by the server, or stale
-                self._kept.pop(fd, None)
-        self._after()
-
-    def on_timer(self) -> None:
-        """The loop timer fired: run libcurl's timeout and the idle-socket watchdog."""
-        if self._backend is None or self._multi is None:
-            return
-        now = self._now()
-        deadline = self._deadline
-        if deadline is not None and deadline <= now + 0.0005:
-            self._deadline = None
-            self._action(_SOCKET_TIMEOUT, 0)
-        watch_at = self._watch_at
-        if watch_at is not None and watch_at <= now + 0.0005:
-            self._check_idle(now)
-        self._after()
-
-    # -- transfers ---------------------------------------------------------------------
-
-    def start(self, transfer: Transfer) -> None:
-        """Add ``transfer`` to the multi handle and run it as far as it goes now."""
-        multi = self._multi
-        assert multi is not None
-        assert not self.closed
-        easy = transfer.handle.easy
-        multi.add_handle(easy)
-        self.active[easy] = transfer
-        if transfer.multiplexed:
-            self._multiplexed += 1
-        if transfer.socket_timeout is not None:
-            self._watch(transfer)
-        self._due = False
-        try:
-            running = multi.socket_action(_SOCKET_TIMEOUT, 0)[1]
-        except pycurl.error:
-            running = -1
-        if running < len(self.active):
-            self._collect()
-        self._after(service=False)
-
-    def abort(self, transfer: Transfer) -> None:
-        """Take ``transfer`` out of the multi handle now (its connection is dropped)."""
+    def _abort(self, transfer: Transfer) -> None:
         easy = transfer.handle.easy
         if self.active.get(easy) is transfer:
             del self.active[easy]
@@ -358,10 +459,14 @@ class Driver:
             assert multi is not None
             multi.remove_handle(easy)
             self._end(transfer, 0, "")
-            self._after()
 
-    def pause(self, transfer: Transfer, bitmask: int) -> None:
-        """Set the pause state of ``transfer`` (``PAUSE_CONT`` resumes both directions)."""
+    def fail(self, transfer: Transfer, error: BaseException) -> None:
+        """On the driver thread: end ``transfer`` now with ``error``."""
+        if not transfer.done:
+            transfer.error = error
+            self._abort(transfer)
+
+    def _pause(self, transfer: Transfer, bitmask: int) -> None:
         easy = transfer.handle.easy
         if self.active.get(easy) is transfer:
             try:
@@ -373,14 +478,14 @@ class Driver:
                 multi.remove_handle(easy)
                 code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 23
                 self._end(transfer, code, str(exc.args[-1]) if exc.args else "")
-            self._after()
+            self._acted = True
 
-    # -- socket timeouts ----------------------------------------------------------------
+    # -- socket timeouts (driver thread) -------------------------------------------------
 
     def _watch(self, transfer: Transfer) -> None:
         timeout = transfer.socket_timeout
         assert timeout is not None
-        now = self._now()
+        now = time.monotonic()
         transfer.idle_since = now
         transfer.progress = -1
         self._watched.add(transfer)
@@ -399,52 +504,43 @@ class Driver:
                 transfer.idle_since = now
             elif now - transfer.idle_since >= timeout - 0.0005:
                 self._watched.discard(transfer)
-                transfer.fail_idle()
+                self.fail(transfer, transfer.idle_error())
                 continue
             at = now + max(timeout / 4, _WATCH_MIN_INTERVAL)
             if next_at is None or at < next_at:
                 next_at = at
         self._watch_at = next_at
 
-    # -- closing ----------------------------------------------------------------------------
+    # -- stopping (driver thread) ----------------------------------------------------------
 
-    @property
-    def is_idle(self) -> bool:
-        """True when no transfer is in flight."""
-        return not self.active
-
-    def close(self) -> None:
-        """Free the multi handle, the poller and the loop registration. Idempotent.
-
-        Transfers still in flight must have been ended first.
-        """
-        self.closed = True
-        self.closing = False
-        backend, self._backend = self._backend, None
-        if backend is not None:
-            with contextlib.suppress(Exception):  # the loop may be gone
-                backend.close()
+    def _stop(self) -> None:
+        """End what is still in flight, hand it over, free the multi handle."""
         multi, self._multi = self._multi, None
+        self._due = self._acted = False
+        self._deadline = self._watch_at = None
+        for transfer in list(self.active.values()):
+            transfer.error = transfer.closed_error()
         if multi is not None:
-            for easy in list(self.active):
+            for easy, transfer in list(self.active.items()):
                 multi.remove_handle(easy)
+                self._end(transfer, 0, "", release=False)
+                transfer.handle.easy.close()
         self.active.clear()
-        self._multiplexed = 0
-        self.waiting.clear()
+        self._heading.clear()
         self._watched.clear()
+        self._after()
         if multi is not None:
             multi.close()
-        poller, self._poller = self._poller, None
-        if poller is not None:
-            poller.close()
         self._want.clear()
         self._kept.clear()
         self._fresh.clear()
 
-
-def _never() -> float:  # pragma: no cover - replaced when bound
-    return math.inf
-
-
-def _ignore(transfer: Transfer) -> None:  # pragma: no cover - replaced when bound
-    pass
+    def _crash(self, exc: BaseException) -> None:  # pragma: no cover - a bug
+        for transfer in list(self.active.values()):
+            transfer.error = HttpClientError(
+                f"the curl engine's driver thread failed: {type(exc).__name__}: {exc}"
+            )
+            self._end(transfer, 0, "", release=False)
+        self.active.clear()
+        with contextlib.suppress(Exception):
+            self._after()

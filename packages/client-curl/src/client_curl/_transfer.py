@@ -1,15 +1,20 @@
 """One request in flight: what libcurl delivers, the waiting task, and the response body.
 
-libcurl's header callback is ``list.append`` of the transfer's own list: a C function, so
-no Python frame runs per header line. The write callback is a few lines of Python: append
-the piece, count it, wake the waiting task. The task parses the head once it sees the
-first piece of body, or the blank line that ends the head (the driver looks for that after
-each batch of socket events, for tasks still waiting on a head). Backpressure: once
+The libcurl callbacks run on the driver thread; everything else on the event loop's
+thread. libcurl's header callback is ``list.append`` of the transfer's own list: a C
+function, so no Python frame runs per header line. The write callback is a few lines of
+Python: append the piece, count it, queue the transfer for the loop (once until the loop
+has seen it). The task parses the head once it sees the first piece of body, or the
+blank line that ends the head (the driver thread looks for that after each round of
+socket events, for transfers with no body yet). Backpressure: once
 ``response_buffer_size`` bytes of a streamed body wait unread, the write callback answers
 ``CURL_WRITEFUNC_PAUSE`` (libcurl keeps that piece and delivers it again when resumed);
 reading below half of it resumes the transfer. A streamed request body is pulled from its
 async iterator by whichever task waits on the transfer, when the read callback has paused
 for want of data.
+
+Each counter has one writer: ``arrived`` (body bytes taken in) the driver thread,
+``consumed`` (bytes handed to the reader) the loop's thread.
 
 The transfer is itself the :class:`~client_core.engine.ResponseBody` of its response.
 """
@@ -153,32 +158,36 @@ class Transfer(ResponseBody):
     """
 
     __slots__ = (
+        "arrived",
         "backend",
         "chunks",
         "code",
         "connect_timeout",
+        "consumed",
         "done",
         "driver",
         "error",
         "extensions",
         "handle",
         "head",
+        "heard",
         "high_water",
         "idle_since",
         "limit",
         "lines",
         "message",
-        "multiplexed",
+        "notified",
+        "outbox",
         "parser",
         "progress",
         "recv_paused",
         "request",
-        "room",
         "scanned",
         "send_paused",
         "socket_timeout",
         "upload",
         "waiter",
+        "window",
     )
 
     def __init__(
@@ -199,10 +208,11 @@ class Transfer(ResponseBody):
         self.request = request
         self.lines: list[bytes] = []
         self.chunks: deque[bytes] = deque()
-        self.scanned = self.code = 0
-        self.high_water = self.room = high_water
+        self.scanned = self.heard = self.code = self.arrived = self.consumed = 0
+        self.high_water = self.window = high_water
         self.head: Head | None = None
-        self.done = self.recv_paused = self.send_paused = False
+        self.done = self.recv_paused = self.send_paused = self.notified = False
+        self.outbox = driver.outbox
         self.error: BaseException | None = None
         self.message = ""
         self.waiter: Any = None
@@ -214,30 +224,35 @@ class Transfer(ResponseBody):
         self.progress: int | None = -1
         body = request.body
         self.upload = None if type(body) is bytes else Upload(body, request.content_length)
-        self.multiplexed = False
 
     def _what(self) -> str:
         return f"{self.request.method} {self.request.url.redacted()}"
 
-    # -- libcurl callbacks (record, wake, never raise) ------------------------------------
+    # -- libcurl callbacks (driver thread: record, queue, never raise) ----------------------
 
     def on_write(self, data: bytes) -> int | None:
         """``CURLOPT_WRITEFUNCTION``: a piece of the body arrived."""
-        if self.room <= 0:
+        if self.arrived - self.consumed >= self.window:
             return self._full()
-        self.room -= len(data)
+        arrived = self.arrived + len(data)
+        limit = self.limit
+        if limit is not None and arrived > limit:  # reading it all, with a limit
+            self.error = ProtocolException(
+                f"{self._what()}: the response body exceeds the limit of {limit} bytes"
+            )
+            return 0  # abort
+        self.arrived = arrived
         self.chunks.append(data)
-        if self.waiter is not None:
-            self.backend.wake(self)
+        if not self.notified:
+            self.notified = True
+            self.outbox.append(self)
         return None
 
     def _full(self) -> int:
-        if self.limit is not None:  # reading it all, with a limit
-            self.error = ProtocolException(
-                f"{self._what()}: the response body exceeds the limit of {self.limit} bytes"
-            )
-            return 0  # abort
         self.recv_paused = True
+        if not self.notified:
+            self.notified = True
+            self.outbox.append(self)
         return _WRITEFUNC_PAUSE  # libcurl delivers this piece again once resumed
 
     def on_read(self, size: int) -> bytes | int:
@@ -247,8 +262,9 @@ class Transfer(ResponseBody):
         if piece is not None:
             return piece
         self.send_paused = True
-        if self.waiter is not None:
-            self.backend.wake(self)
+        if not self.notified:
+            self.notified = True
+            self.outbox.append(self)
         return _READFUNC_PAUSE
 
     # -- the head (task side) ------------------------------------------------------------
@@ -318,27 +334,30 @@ class Transfer(ResponseBody):
         if not self.done:
             self.driver.abort(self)
 
-    def fail_idle(self) -> None:
-        """The socket timeout expired."""
+    def idle_error(self) -> BaseException:
+        """The error for an expired socket timeout."""
         request = self.request
-        self.fail(socket_timeout_error(request.method, request.url.redacted(), self.socket_timeout))
+        return socket_timeout_error(request.method, request.url.redacted(), self.socket_timeout)
+
+    def closed_error(self) -> BaseException:
+        """The error for a transfer ended by the engine's shutdown."""
+        return ClientClosedException(f"{self._what()}: the curl engine was closed")
 
     def close_engine(self) -> None:
         """The engine is shutting down while this transfer is in flight."""
-        self.fail(ClientClosedException(f"{self._what()}: the curl engine was closed"))
+        self.fail(self.closed_error())
 
     def progress_mark(self) -> int | None:
-        """How much moved so far, or ``None`` while idling does not count (for the watchdog)."""
+        """How much moved so far, or ``None`` while idling does not count (for the watchdog).
+
+        Called on the driver thread, which alone may ask libcurl.
+        """
         if self.recv_paused or self.send_paused:
             return None
         easy = self.handle.easy
         if easy.getinfo(_REQUEST_SIZE) <= 0:
             return None  # still connecting: the connect timeout applies
         return len(self.lines) + int(easy.getinfo(_SIZE_DOWNLOAD)) + int(easy.getinfo(_SIZE_UPLOAD))
-
-    def received(self) -> int:
-        """Body bytes received so far (while in flight)."""
-        return int(self.handle.easy.getinfo(_SIZE_DOWNLOAD))
 
     def _finish_body(self) -> None:
         head = self.head
@@ -352,6 +371,8 @@ class Transfer(ResponseBody):
 
     def wait(self) -> Awaitable[Any]:
         """Something to await until the transfer progresses; feeds a paused upload."""
+        if self.recv_paused and not self.chunks:
+            self.resume()
         if self.send_paused and self.upload is not None and not self.done:
             return self.pump()
         return self.backend.waiter(self)
@@ -382,6 +403,7 @@ class Transfer(ResponseBody):
         chunks = self.chunks
         while not chunks:
             if self.done:
+                self.driver.finished(self)
                 error = self.failure()
                 if self.upload is not None:
                     await self.upload.aclose()
@@ -393,8 +415,8 @@ class Transfer(ResponseBody):
                 raise StopAsyncIteration
             await self.wait()
         chunk = chunks.popleft()
-        self.room += len(chunk)
-        if self.recv_paused and self.room >= self.high_water // 2:
+        consumed = self.consumed = self.consumed + len(chunk)
+        if self.recv_paused and self.arrived - consumed <= self.window // 2:
             self.resume()
         return chunk
 
@@ -412,20 +434,17 @@ class Transfer(ResponseBody):
         """
         sink: io.BytesIO | None = None
         if not self.done:
+            self.window = _UNLIMITED
             if limit is None:
-                # The rest goes straight into a BytesIO: its ``write`` is the write
+                # The rest goes straight into a BytesIO: its ``write`` becomes the write
                 # callback, a C function, so no Python frame runs per 16 KiB piece, and
-                # ``getvalue`` hands its buffer over without a copy.
+                # ``getvalue`` hands its buffer over without a copy. Pieces that arrive
+                # before the driver thread swaps the callback stay in ``chunks``.
                 sink = io.BytesIO()
-                for chunk in self.chunks:
-                    sink.write(chunk)
-                self.chunks.clear()
-                handle = self.handle
-                handle.easy.setopt(pycurl.WRITEFUNCTION, sink.write)
-                handle.dirty = True  # the reset on release drops the sink
+                self.handle.dirty = True  # the reset on release drops the sink
+                self.driver.sink(self, sink.write)
             else:
                 self.limit = limit
-                self.room = limit + 1 - self.received()
             if self.recv_paused:
                 self.resume()
             try:
@@ -436,6 +455,7 @@ class Transfer(ResponseBody):
                 if self.upload is not None:
                     await self.upload.aclose()
                 raise
+        self.driver.finished(self)
         if self.upload is not None:
             await self.upload.aclose()
         chunks = self.chunks
@@ -448,6 +468,10 @@ class Transfer(ResponseBody):
             raise error
         if sink is not None:
             data = sink.getvalue()
+            if chunks:
+                chunks.append(data)
+                data = b"".join(chunks)
+                chunks.clear()
         elif len(chunks) == 1:
             data = chunks.popleft()
         else:
@@ -464,7 +488,9 @@ class Transfer(ResponseBody):
 
     async def aclose(self) -> None:
         """Drop the rest of the body; a transfer still running is aborted."""
-        if not self.done:
+        if self.done:
+            self.driver.finished(self)
+        else:
             self.driver.abort(self)
         self.chunks.clear()
         if self.upload is not None:
