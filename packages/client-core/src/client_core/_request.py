@@ -316,7 +316,11 @@ class HttpRequestBuilder:
             InvalidUrlException: See :meth:`build_url`.
             TypeError: The body was not rendered into bytes or a stream.
         """
-        url = self.build_url()
+        url = self._url_value
+        if url is not None and self.relative_url is None:
+            check_request_url(url)  # what build_url() does for a URL already built
+        else:
+            url = self.build_url()
         content = self.body
         if content is None:
             content = EmptyContent()
