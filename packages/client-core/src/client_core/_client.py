@@ -54,7 +54,7 @@ __all__ = ["HttpClient"]
 
 _get_running_loop = asyncio.get_running_loop
 _current_task = asyncio.current_task
-CancelledError = asyncio.CancelledError
+_CancelledError = asyncio.CancelledError
 
 T = TypeVar("T")
 EngineSpec = HttpClientEngineFactory | HttpClientEngine[Any] | str | None
@@ -810,7 +810,7 @@ class HttpClient:
                 if not send.fired:
                     raise
                 # Ours when no one else cancelled the task meanwhile (asyncio.Timeout's rule).
-                ours = task.uncancel() <= cancelling and isinstance(exc, CancelledError)
+                ours = task.uncancel() <= cancelling and isinstance(exc, _CancelledError)
                 if not (ours or isinstance(exc, TimeoutError)):
                     raise
                 response = None
