@@ -209,6 +209,25 @@ def test_from_wire_keeps_pairs_without_validation():
     assert Headers.from_wire([("X", " padded ")]).get("x") == " padded "
 
 
+def test_from_wire_lazily_parses_once_on_first_use():
+    calls = []
+
+    def parse():
+        calls.append(1)
+        return [("Content-Type", "text/plain"), ("x-a", "1"), ("X-A", "2")]
+
+    headers = Headers.from_wire_lazily(parse)
+    assert calls == []
+    assert headers.get_all("X-A") == ["1", "2"]
+    assert len(headers) == 3
+    assert headers == Headers.from_wire(parse())
+    assert "content-type" in headers
+    assert calls == [1, 1]  # once for the headers, once for the comparison above
+    with pytest.raises(AttributeError):
+        headers.missing  # noqa: B018
+    assert Headers(headers).get("content-type") == "text/plain"
+
+
 def test_from_raw_decodes_latin1():
     headers = Headers.from_raw([(b"Content-Type", b"text/plain"), (b"X-Name", b"caf\xe9")])
     assert headers.get("content-type") == "text/plain"

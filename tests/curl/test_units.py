@@ -26,7 +26,7 @@ from client_core.errors import (
 from client_core.http import Headers, HttpMethod, Url
 from client_curl import Curl, CurlEngineConfig
 from client_curl._errors import CurlError, translate
-from client_curl._head import HeadError, find_head, parse_fields
+from client_curl._head import HeadError, find_head, parse_fields, parse_fields_leniently
 from client_curl._options import Options, proxy_url, url_text
 from client_curl._resolver import Resolver, needs_lookup
 
@@ -164,13 +164,21 @@ def test_head_folding_and_latin1() -> None:
     [
         lines(b"HTTP/1.1 abc Broken", b""),
         lines(b"SSH-2.0-OpenSSH", b""),
-        lines(b"HTTP/1.1 200 OK", b"no colon here", b""),
         lines(b"HTTP/1.1 42 Weird", b""),
     ],
 )
 def test_head_malformed(bad: list[bytes]) -> None:
     with pytest.raises(HeadError):
         find_head(bad)
+
+
+def test_head_fields_are_parsed_on_demand() -> None:
+    head = find_head(lines(b"HTTP/1.1 200 OK", b"no colon here", b"A: 1", b""))
+    assert head is not None
+    with pytest.raises(HeadError):
+        head.fields  # noqa: B018
+    assert head.lenient_fields() == [("A", "1")]
+    assert parse_fields_leniently(lines(b" folded first", b"B: 2")) == [("B", "2")]
 
 
 # -- errors ---------------------------------------------------------------------------

@@ -211,7 +211,7 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
         return HttpResponseData(
             status=HttpStatusCode.from_value(head.status, head.reason or None),
             version=head.version,
-            headers=Headers.from_wire(head.fields),
+            headers=Headers.from_wire_lazily(head.lenient_fields),
             body=transfer,
             extensions=transfer.extensions,
         )

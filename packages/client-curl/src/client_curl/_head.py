@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 from typing import Final, NamedTuple
 
-__all__ = ["Head", "HeadError", "HeadParser", "find_head", "parse_fields"]
+__all__ = ["Head", "HeadError", "HeadParser", "find_head", "parse_fields", "parse_fields_leniently"]
 
 _BLANK: Final = b"\r\n"
 _MAX_STATUS_LINES: Final = 256
@@ -23,21 +23,34 @@ class HeadError(ValueError):
 
 
 class Head(NamedTuple):
-    """A final response head.
+    """A final response head; its field lines are parsed only when asked for.
 
     Attributes:
         version: ``"HTTP/1.0"``, ``"HTTP/1.1"``, ``"HTTP/2"`` or ``"HTTP/3"``.
         status: The status code.
         reason: The reason phrase (``""`` for HTTP/2 and HTTP/3).
-        fields: ``(name, value)`` pairs in the order received, decoded as Latin-1.
+        lines: The raw header field lines (no status line, no blank line).
         end: The index of the first line after the head (trailers start there).
     """
 
     version: str
     status: int
     reason: str
-    fields: list[tuple[str, str]]
+    lines: list[bytes]
     end: int
+
+    @property
+    def fields(self) -> list[tuple[str, str]]:
+        """``(name, value)`` pairs in the order received, decoded as Latin-1.
+
+        Raises:
+            HeadError: A line is malformed.
+        """
+        return parse_fields(self.lines)
+
+    def lenient_fields(self) -> list[tuple[str, str]]:
+        """Like :attr:`fields`, skipping malformed lines instead of raising."""
+        return parse_fields_leniently(self.lines)
 
 
 def parse_fields(lines: list[bytes]) -> list[tuple[str, str]]:
@@ -69,19 +82,33 @@ def parse_fields(lines: list[bytes]) -> list[tuple[str, str]]:
     return _parse_fields_slowly(lines)
 
 
-def _parse_fields_slowly(lines: list[bytes]) -> list[tuple[str, str]]:
+def parse_fields_leniently(lines: list[bytes]) -> list[tuple[str, str]]:
+    """Like :func:`parse_fields`, skipping malformed lines instead of raising.
+
+    For heads libcurl has accepted already (it refuses a line without a colon), parsed
+    after the fact, when nothing can be raised any more.
+    """
+    try:
+        return parse_fields(lines)
+    except HeadError:
+        return _parse_fields_slowly(lines, strict=False)
+
+
+def _parse_fields_slowly(lines: list[bytes], strict: bool = True) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     for raw in lines:
         line = raw.decode("latin-1")
         if raw[:1] in (b" ", b"\t"):
             if not pairs:
+                if not strict:
+                    continue
                 raise HeadError(f"a folded header line comes first: {line.strip()[:60]!r}")
             name, value = pairs[-1]
             pairs[-1] = (name, f"{value} {line.strip()}".strip())
             continue
         name, colon, value = line.partition(":")
         if not colon:
-            if not line.strip():
+            if not line.strip() or not strict:
                 continue
             raise HeadError(f"invalid header line {line.strip()[:60]!r}")
         pairs.append((name, value.strip()))
@@ -130,7 +157,9 @@ class HeadParser:
     def find(self, lines: list[bytes]) -> Head | None:
         """Return the final response head once its blank line has arrived.
 
-        Interim ``1xx`` heads (except ``101 Switching Protocols``) are skipped.
+        Interim ``1xx`` heads (except ``101 Switching Protocols``) are skipped. Only status
+        lines are checked here; field lines are parsed when the head's fields are asked
+        for (libcurl itself refuses a field line without a colon).
 
         Args:
             lines: Every header line delivered so far, in order.
@@ -157,7 +186,7 @@ class HeadParser:
                 start = blank + 1
                 continue
             # tuple.__new__: a NamedTuple's own __new__ is a Python function.
-            return _new_tuple(Head, (*parsed, parse_fields(lines[start + 1 : blank]), blank + 1))
+            return _new_tuple(Head, (*parsed, lines[start + 1 : blank], blank + 1))
         return None
 
 

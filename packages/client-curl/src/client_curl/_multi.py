@@ -10,10 +10,12 @@ that changed (a piece of body, a complete head, the end) and hands them to the l
 batches, with one ``call_soon_threadsafe`` (or trio ``run_sync_soon``) per batch, not per
 transfer.
 
-libcurl's socket and timer callbacks (``M_SOCKETFUNCTION``, ``M_TIMERFUNCTION``) tell the
-thread what to watch in its epoll set and when to call ``socket_action`` with no socket.
-A socket libcurl stops watching (a connection going back to the cache between two
-requests) stays registered until it shows activity or libcurl wants it again, so a
+libcurl's socket callback (``M_SOCKETFUNCTION``) tells the thread what to watch in its
+epoll set; before it sleeps, the thread asks libcurl when its next timeout is due
+(``curl_multi_timeout``, one C call per round rather than a timer callback into Python
+several times per request). Handles started in one round are all run by one
+``socket_action`` call. A socket libcurl stops watching (a connection going back to the
+cache between two requests) stays registered until it shows activity or libcurl wants it again, so a
 reused connection costs no system call to watch. Sockets libcurl makes are reported by
 ``CURLOPT_SOCKOPTFUNCTION``, so a descriptor number reused by a new socket is registered
 anew. Completions are read (``info_read``) only when ``socket_action`` reports fewer
@@ -104,8 +106,7 @@ class Driver:
         self._want: dict[int, int] = {}
         self._kept: dict[int, int] = {}
         self._fresh: set[int] = set()
-        self._due = False
-        self._deadline: float | None = None
+        self._curl_wait = -1  # ms until libcurl's next timeout, as of the last round
         self._watched: set[Transfer] = set()
         self._watch_at: float | None = None
         self._acted = False
@@ -137,7 +138,6 @@ class Driver:
         if self._thread is None:
             multi = pycurl.CurlMulti()
             multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
-            multi.setopt(pycurl.M_TIMERFUNCTION, self._on_timer)
             self._setup_multi(multi)
             self._multi = multi
             self._poller = Poller()
@@ -243,15 +243,6 @@ class Driver:
         """Libcurl made a socket (its number may be one closed since): register anew."""
         self._fresh.add(fd)
 
-    def _on_timer(self, ms: int) -> None:
-        if ms < 0:
-            self._deadline = None
-        elif ms == 0:
-            self._due = True
-            self._deadline = None
-        else:
-            self._deadline = time.monotonic() + ms / 1000
-
     # -- the driver thread ---------------------------------------------------------------
 
     def _run(self) -> None:
@@ -270,21 +261,25 @@ class Driver:
         active = self.active
         wake_fd = poller.wake_fd
         while True:
-            while commands:
-                op, transfer, arg = commands.popleft()
-                if op == _START:
-                    self._start(transfer)
-                elif op == _ABORT:
-                    self._abort(transfer)
-                elif op == _PAUSE:
-                    self._pause(transfer, arg)
-                elif op == _SINK:
-                    easy = transfer.handle.easy
-                    if active.get(easy) is transfer:
-                        easy.setopt(pycurl.WRITEFUNCTION, arg)
-                else:
-                    self._stop()
-                    return
+            if commands:
+                started = False
+                while commands:
+                    op, transfer, arg = commands.popleft()
+                    if op == _START:
+                        started = self._add(transfer) or started
+                    elif op == _ABORT:
+                        self._abort(transfer)
+                    elif op == _PAUSE:
+                        self._pause(transfer, arg)
+                    elif op == _SINK:
+                        easy = transfer.handle.easy
+                        if active.get(easy) is transfer:
+                            easy.setopt(pycurl.WRITEFUNCTION, arg)
+                    else:
+                        self._stop()
+                        return
+                if started:
+                    self._action()  # runs every handle added since: one call for them all
             self._after()
             self._sleeping = True
             if commands:
@@ -309,15 +304,14 @@ class Driver:
                     self._kept.pop(fd, None)
 
     def _timeout(self) -> float | None:
-        when = self._deadline
+        wait = self._curl_wait
+        timeout = None if wait < 0 else wait / 1000
         watch_at = self._watch_at
-        if watch_at is not None and (when is None or watch_at < when):
-            when = watch_at
-        if self._due:
-            return 0.0
-        if when is None:
-            return None
-        return max(0.0, when - time.monotonic())
+        if watch_at is not None:
+            left = max(0.0, watch_at - time.monotonic())
+            if timeout is None or left < timeout:
+                timeout = left
+        return timeout
 
     def _action(self) -> None:
         multi = self._multi
@@ -331,20 +325,21 @@ class Driver:
             self._collect()
 
     def _after(self) -> None:
-        """After a round: libcurl's timer, the idle watchdog, heads, then hand over."""
-        count = 0
-        while self._due and count < _MAX_IMMEDIATE:
-            self._due = False
-            self._action()
-            count += 1
-        deadline = self._deadline
-        if deadline is not None or self._watch_at is not None:
-            now = time.monotonic()
-            if deadline is not None and deadline <= now + 0.0005:
-                self._deadline = None
+        """After a round: libcurl's timeouts, the idle watchdog, heads, then hand over."""
+        multi = self._multi
+        if multi is not None:
+            count = 0
+            while True:
+                wait = multi.timeout()
+                if wait != 0 or count == _MAX_IMMEDIATE:
+                    break
                 self._action()
-            watch_at = self._watch_at
-            if watch_at is not None and watch_at <= now + 0.0005:
+                count += 1
+            self._curl_wait = wait
+        watch_at = self._watch_at
+        if watch_at is not None:
+            now = time.monotonic()
+            if watch_at <= now + 0.0005:
                 self._check_idle(now)
         if self._acted:
             self._acted = False
@@ -381,7 +376,8 @@ class Driver:
                     transfer.notified = True
                     outbox.append(transfer)
 
-    def _start(self, transfer: Transfer) -> None:
+    def _add(self, transfer: Transfer) -> bool:
+        """Add ``transfer`` to the multi handle; ``False`` when refused (it has ended)."""
         multi = self._multi
         assert multi is not None
         easy = transfer.handle.easy
@@ -395,13 +391,12 @@ class Driver:
             )
             transfer.handle.dirty = True
             self._end(transfer, 0, "", release=True)
-            return
+            return False
         self.active[easy] = transfer
         self._heading.add(transfer)
         if transfer.socket_timeout is not None:
             self._watch(transfer)
-        self._due = False
-        self._action()
+        return True
 
     def _collect(self) -> None:
         multi = self._multi
@@ -516,8 +511,8 @@ class Driver:
     def _stop(self) -> None:
         """End what is still in flight, hand it over, free the multi handle."""
         multi, self._multi = self._multi, None
-        self._due = self._acted = False
-        self._deadline = self._watch_at = None
+        self._acted = False
+        self._watch_at = None
         for transfer in list(self.active.values()):
             transfer.error = transfer.closed_error()
         if multi is not None:

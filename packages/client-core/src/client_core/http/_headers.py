@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import ClassVar, Final, TypeAlias, cast
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias, cast
 
 from multidict import CIMultiDict
 
@@ -208,13 +208,14 @@ class Headers(_HeaderValues):
         headers.get_all("ACCEPT")    # ['text/html', 'application/json']
     """
 
-    __slots__ = ("_groups", "_names")
+    __slots__ = ("_groups", "_names", "_source")
 
     EMPTY: ClassVar[Headers]
     """Headers without any entry."""
 
     _names: tuple[str, ...] | None
     _groups: dict[str, list[str]] | None
+    _source: Callable[[], Iterable[tuple[str, str]]] | None
 
     def __init__(self, data: HeadersInput | None = None) -> None:
         self._names = None
@@ -237,6 +238,36 @@ class Headers(_HeaderValues):
         self._names = None
         self._groups = None
         return self
+
+    @classmethod
+    def from_wire_lazily(cls, parse: Callable[[], Iterable[tuple[str, str]]]) -> Headers:
+        """Build headers that are parsed on first use, without checking them.
+
+        For engines on the hot path: most responses are read without looking at most of
+        their headers, and many without looking at any. ``parse`` runs at most once, when
+        the headers are first read; it must not raise.
+
+        Args:
+            parse: Returns the ``(name, value)`` pairs in the order received.
+
+        Returns:
+            The headers.
+        """
+        self = object.__new__(cls)
+        self._source = parse
+        self._names = None
+        self._groups = None
+        return self
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            # Only reached for an unset slot: ``_data`` of headers built lazily.
+            if name != "_data":
+                raise AttributeError(name)
+            data = self._data = CIMultiDict(self._source())
+            self._source = None
+            return data
 
     @classmethod
     def from_wire(cls, pairs: Iterable[tuple[str, str]]) -> Headers:
