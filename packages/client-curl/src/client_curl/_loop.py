@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import functools
 import os
 import select
 import selectors
@@ -36,6 +38,38 @@ _MAX_EVENTS: Final = 256
 _UNKNOWN: Final = object()
 
 
+def _libc_holding_gil() -> tuple[Callable[[int, bytes, int], int], Callable[..., int]] | None:
+    """The C library's ``write`` and ``read``, called without releasing the GIL.
+
+    ``os.write`` releases the GIL around the system call; waking the other thread that
+    way hands the GIL to it right away (it has just been woken and wants it), and the
+    writer then waits for it back in the middle of its own work (up to the interpreter's
+    switch interval). A write of one byte to a non-blocking pipe, or a read of a
+    non-blocking pipe, never blocks, so it can keep the GIL. ``None`` where the C
+    library's symbols are not available.
+    """
+    try:
+        libc = ctypes.PyDLL(None)
+        write, read = libc.write, libc.read
+    except (AttributeError, OSError, TypeError):  # pragma: no cover - no libc symbols
+        return None
+    write.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t)
+    write.restype = ctypes.c_ssize_t
+    read.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t)
+    read.restype = ctypes.c_ssize_t
+    return write, read
+
+
+_LIBC: Final = _libc_holding_gil()
+
+
+def _pipe() -> tuple[int, int]:
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    os.set_blocking(write_end, False)
+    return read_end, write_end
+
+
 class Waitable(Protocol):
     """What a task waits on: the task sets ``waiter``, the loop side clears it on waking."""
 
@@ -43,12 +77,28 @@ class Waitable(Protocol):
 
 
 class Poller:
-    """An epoll set (or a ``selectors`` fallback) of libcurl's sockets and a wake-up pipe.
+    """An epoll set (or a ``selectors`` fallback) of libcurl's sockets, and two pipes.
 
-    ``wake`` may be called from any thread; ``wait`` returns early when it is.
+    ``wake`` (from the loop's thread) makes the driver thread's ``wait`` return early.
+    ``notify`` (from the driver thread) makes ``notify_fd`` readable for the event loop,
+    where ``take_notice`` empties it. Both write and read without releasing the GIL where
+    the C library allows it (``holds_gil``).
     """
 
-    __slots__ = ("_epoll", "_selector", "_wake_r", "_wake_w", "wake_fd")
+    __slots__ = (
+        "_buffer",
+        "_epoll",
+        "_notify_r",
+        "_notify_w",
+        "_selector",
+        "_wake_r",
+        "_wake_w",
+        "holds_gil",
+        "notify",
+        "notify_fd",
+        "wake",
+        "wake_fd",
+    )
 
     IN: Final = 1
     OUT: Final = 4
@@ -60,11 +110,20 @@ class Poller:
             self._epoll = select.epoll()
         else:  # pragma: no cover - non-Linux
             self._selector = selectors.DefaultSelector()
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_r, False)
-        os.set_blocking(self._wake_w, False)
+        self._wake_r, self._wake_w = _pipe()
+        self._notify_r, self._notify_w = _pipe()
         self.wake_fd = self._wake_r
+        self.notify_fd = self._notify_r
         self.watch(self._wake_r, self.IN)
+        self._buffer = ctypes.create_string_buffer(4096)
+        self.holds_gil = _LIBC is not None
+        if _LIBC is not None:
+            write = _LIBC[0]
+            self.wake: Callable[[], Any] = functools.partial(write, self._wake_w, b"\0", 1)
+            self.notify: Callable[[], Any] = functools.partial(write, self._notify_w, b"\0", 1)
+        else:  # pragma: no cover - no libc symbols
+            self.wake = functools.partial(self._write_os, self._wake_w)
+            self.notify = functools.partial(self._write_os, self._notify_w)
 
     def wait(self, timeout: float | None) -> list[tuple[int, int]]:
         """Wait up to ``timeout`` seconds (``None``: no limit) for events.
@@ -90,16 +149,29 @@ class Poller:
             )
         return out
 
-    def wake(self) -> None:
-        """Make a ``wait`` in progress (or the next one) return at once."""
+    @staticmethod
+    def _write_os(fd: int) -> None:  # pragma: no cover - no libc symbols
+        # A full pipe (not drained yet) is as good as a written byte.
         with contextlib.suppress(BlockingIOError, OSError):
-            os.write(self._wake_w, b"\0")
+            os.write(fd, b"\0")
+
+    def _empty(self, fd: int) -> None:
+        if _LIBC is not None:
+            read, buffer = _LIBC[1], self._buffer
+            while read(fd, buffer, 4096) == 4096:
+                pass
+            return
+        with contextlib.suppress(BlockingIOError, OSError):  # pragma: no cover - no libc
+            while len(os.read(fd, 4096)) == 4096:
+                pass
 
     def drain(self) -> None:
-        """Empty the wake-up pipe (on the waiting thread, after a wake-up)."""
-        with contextlib.suppress(BlockingIOError, OSError):
-            while len(os.read(self._wake_r, 4096)) == 4096:
-                pass
+        """Empty the wake-up pipe (on the driver thread, after a wake-up)."""
+        self._empty(self._wake_r)
+
+    def take_notice(self) -> None:
+        """Empty the notice pipe (on the loop's thread, before delivering)."""
+        self._empty(self._notify_r)
 
     def watch(self, fd: int, mask: int) -> None:
         """Watch ``fd`` for ``mask`` (``IN``/``OUT`` bits), registered or not."""
@@ -140,7 +212,7 @@ class Poller:
             self._epoll.close()
         elif self._selector is not None:  # pragma: no cover - non-Linux
             self._selector.close()
-        for fd in (self._wake_r, self._wake_w):
+        for fd in (self._wake_r, self._wake_w, self._notify_r, self._notify_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
 
@@ -168,13 +240,16 @@ class Backend:
         """Whether this backend's loop is the one running in this thread."""
         raise NotImplementedError
 
-    def post(self, callback: Callable[[], None]) -> None:
-        """Run ``callback`` on the loop soon; callable from any thread.
+    def post(self) -> None:
+        """Have the driver's ``deliver`` run on the loop soon; callable from any thread.
 
         Raises:
             RuntimeError: The loop is closed or its run has finished.
         """
         raise NotImplementedError
+
+    def close(self) -> None:
+        """Unregister from the loop (on the loop's thread; the loop may be closed)."""
 
     def waiter(self, item: Waitable) -> Awaitable[Any]:
         """Something the current task awaits until :meth:`wake` of ``item``."""
@@ -186,13 +261,38 @@ class Backend:
 
 
 class AsyncioBackend(Backend):
-    """asyncio: a bare future per wait, ``call_soon_threadsafe`` from the driver thread."""
+    """asyncio: a bare future per wait; the poller's notice pipe read with ``add_reader``.
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    The driver thread's notice is a one-byte write that keeps the GIL, not
+    ``call_soon_threadsafe`` (whose socket ``send`` releases it).
+    """
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, poller: Poller, deliver: Callable[[], None]
+    ) -> None:
         self.loop = loop
         self.thread = threading.get_ident()
         self.create_future = loop.create_future
-        self.post = loop.call_soon_threadsafe  # type: ignore[method-assign,assignment]
+        self.poller: Poller | None = None
+        self.deliver = deliver
+        if poller.holds_gil:
+            self.poller = poller
+            loop.add_reader(poller.notify_fd, self._noticed)
+            self.post = poller.notify  # type: ignore[method-assign]
+        else:  # pragma: no cover - no libc symbols
+            self.post = functools.partial(loop.call_soon_threadsafe, deliver)  # type: ignore[method-assign,assignment]
+
+    def _noticed(self) -> None:
+        poller = self.poller
+        if poller is not None:
+            poller.take_notice()
+            self.deliver()
+
+    def close(self) -> None:
+        poller, self.poller = self.poller, None
+        if poller is not None and not self.loop.is_closed():
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(poller.notify_fd)
 
     def current(self) -> bool:
         # Not asyncio.get_running_loop(): that makes a getpid() system call each time.
@@ -220,12 +320,12 @@ class AsyncioBackend(Backend):
 class TrioBackend(Backend):
     """trio: the task is rescheduled directly; ``run_sync_soon`` from the driver thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, deliver: Callable[[], None]) -> None:
         import trio
 
         self.lowlevel = trio.lowlevel
         self.token = trio.lowlevel.current_trio_token()
-        self.post = self.token.run_sync_soon  # type: ignore[method-assign,assignment]
+        self.post = functools.partial(self.token.run_sync_soon, deliver)  # type: ignore[method-assign]
 
     def current(self) -> bool:
         try:
@@ -250,8 +350,12 @@ class TrioBackend(Backend):
             self.lowlevel.reschedule(task)
 
 
-def make_backend() -> Backend:
+def make_backend(poller: Poller, deliver: Callable[[], None]) -> Backend:
     """The backend of the event loop running in this thread.
+
+    Args:
+        poller: The driver's poller (its notice pipe).
+        deliver: What the driver thread has run on the loop when transfers changed.
 
     Raises:
         HttpClientError: No asyncio or trio loop is running.
@@ -261,9 +365,9 @@ def make_backend() -> Backend:
     except RuntimeError:
         loop = None
     if loop is not None:
-        return AsyncioBackend(loop)
+        return AsyncioBackend(loop, poller, deliver)
     try:
-        return TrioBackend()
+        return TrioBackend(deliver)
     except (ImportError, RuntimeError):
         raise HttpClientError(
             "the curl engine runs on asyncio or trio; no event loop is running"

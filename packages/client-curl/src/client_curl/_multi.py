@@ -133,14 +133,17 @@ class Driver:
                 "the curl engine has transfers in flight on another event loop; an engine "
                 "serves one event loop at a time"
             )
-        backend = make_backend()
-        self._backend = backend
+        if self._poller is None:
+            self._poller = Poller()
+        backend = make_backend(self._poller, self.deliver)
+        old, self._backend = self._backend, backend
+        if old is not None:
+            old.close()
         if self._thread is None:
             multi = pycurl.CurlMulti()
             multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
             self._setup_multi(multi)
             self._multi = multi
-            self._poller = Poller()
             thread = threading.Thread(target=self._run, name="client_curl driver", daemon=True)
             self._thread = thread
             thread.start()
@@ -215,10 +218,12 @@ class Driver:
             self._command(_STOP, None)
             if thread is not threading.current_thread():
                 thread.join(_JOIN_TIMEOUT)
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            backend.close()
         poller, self._poller = self._poller, None
         if poller is not None:
             poller.close()
-        self._backend = None
 
     # -- libcurl callbacks (driver thread; never raise, never call back into libcurl) -------
 
@@ -356,7 +361,7 @@ class Driver:
                 try:
                     if backend is None:
                         raise RuntimeError("unbound")
-                    backend.post(self.deliver)
+                    backend.post()
                 except Exception:  # the loop is gone: nobody waits any more
                     self._pending.clear()
                     self._posted = False
