@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from typing import Any
 
+import anyio
 import pytest
 
 from client_core import (
@@ -12,6 +13,7 @@ from client_core import (
     ConnectTimeoutException,
     HttpRequestTimeoutException,
     ProtocolException,
+    RequestCancelledException,
     SocketTimeoutException,
     Timeouts,
 )
@@ -122,6 +124,52 @@ async def test_request_timeout(engine_factory: EngineUnderTest, hostile: Hostile
             await client.get(hostile.url("/stall"), timeout=0.2)
         assert "/stall" in str(info.value)
         assert await (await client.get(hostile.url("/ok"))).body() == b"ok"
+
+
+async def test_request_timeouts_of_concurrent_requests_each_fire(
+    engine_factory: EngineUnderTest, hostile: HostileServer
+) -> None:
+    outcomes: dict[float, str] = {}
+
+    async def call(timeout: float) -> None:
+        with pytest.raises(HttpRequestTimeoutException) as info:
+            await client.get(hostile.url("/stall"), timeout=timeout)
+        outcomes[timeout] = str(info.value)
+
+    async with engine_factory.client() as client:
+        started = anyio.current_time()
+        async with anyio.create_task_group() as group:
+            for timeout in (0.6, 0.2, 0.4):  # a later send with an earlier deadline
+                group.start_soon(call, timeout)
+        assert anyio.current_time() - started < 3.0
+    assert sorted(outcomes) == [0.2, 0.4, 0.6]
+    assert all("request_timeout=" in message for message in outcomes.values())
+
+
+async def test_cancel_fails_requests_in_flight(
+    engine_factory: EngineUnderTest, hostile: HostileServer
+) -> None:
+    errors: list[BaseException] = []
+    client = engine_factory.client()
+
+    async def call() -> None:
+        try:
+            await client.get(hostile.url("/stall"))
+        except RequestCancelledException as exc:
+            errors.append(exc)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(3):
+            group.start_soon(call)
+        for _ in range(200):  # until the server holds all three requests
+            if hostile.stats.active >= 3:
+                break
+            await anyio.sleep(0.01)
+        client.cancel()
+    assert len(errors) == 3
+    assert all("/stall" in str(error) for error in errors)
+    await client.join()
+    assert client.is_closed
 
 
 async def test_request_timeout_from_engine_config(

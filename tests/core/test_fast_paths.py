@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from client_core import EmptyContent, HttpClient, HttpClientConfig, HttpRequestBuilder
-from client_core.engine import EngineCapability, HttpRequestData, Timeouts
+from client_core.engine import EngineCapability, HttpRequestData, Interrupt, Timeouts
 from client_core.engine._base import request_data
 from client_core.http import Headers, HttpMethod, Url
 from client_core.plugins import HookOrder, create_client_plugin
@@ -29,6 +29,7 @@ def test_request_data_sets_every_field_like_the_dataclass() -> None:
         "attributes": HttpRequestBuilder().attributes,
         "required_capabilities": frozenset({EngineCapability.TIMEOUT}),
         "unix_socket": "/tmp/s",
+        "interrupt": Interrupt(),
     }
     assert sorted(fields) == sorted(values)
     fast = request_data(**values)

@@ -15,6 +15,7 @@ from client_core import (
     ClientClosedException,
     ConnectTimeoutException,
     HttpClient,
+    HttpRequestTimeoutException,
     InvalidRequestException,
     ProxyBuilder,
     SocketTimeoutException,
@@ -382,3 +383,24 @@ async def test_body_limit(http_server: ServerInfo) -> None:
         with pytest.raises(ProtocolException, match="limit of 100000 bytes"):
             await c.get(http_server.url("/stream-bytes/3000000"))
         assert len(await (await c.get(http_server.url("/bytes/90000"))).body()) == 90_000
+
+
+async def test_a_stalled_name_lookup_ends_with_the_request_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # On trio the client sends without a cancel scope (the engine honours Interrupt): the
+    # lookup, the one wait before the transfer exists, must still be interrupted.
+    engine = Curl()
+
+    async def stall(host: str, port: int) -> str:
+        await anyio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(engine._resolver, "cached", lambda host, port: None)
+    monkeypatch.setattr(engine._resolver, "lookup", stall)
+    async with HttpClient(engine) as c:
+        started = time.monotonic()
+        with pytest.raises(HttpRequestTimeoutException):
+            await c.get("http://stalled-lookup.test:9/", timeout=0.2)
+        assert time.monotonic() - started < 2.0
+    await engine.aclose()

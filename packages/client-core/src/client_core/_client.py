@@ -21,18 +21,26 @@ if TYPE_CHECKING:
 from client_core._attributes import AttributeKey
 from client_core._config import HttpClientConfig
 from client_core._content import EmptyContent, FormDataContent, OutgoingContent, TextContent
-from client_core._guard import AsyncioDeadlines, AsyncioSend
+from client_core._guard import (
+    AsyncioDeadlines,
+    AsyncioSend,
+    SendInterrupted,
+    TrioDeadlines,
+    TrioSend,
+)
 from client_core._request import HttpRequestBuilder, headers_from, render_default_body
 from client_core._response import HttpResponse
 from client_core.engine import (
     DEFAULT,
+    EngineCapability,
     HttpClientEngine,
     HttpClientEngineFactory,
     HttpRequestData,
+    Interrupt,
     Timeouts,
     find_engine_factory,
 )
-from client_core.engine._base import TimeoutValue
+from client_core.engine._base import TimeoutValue, set_interrupt
 from client_core.engine._registry import _incompatibility
 from client_core.errors import (
     ClientClosedException,
@@ -185,6 +193,8 @@ class HttpClient:
         self._chain_rest: Proceed = self._send_once
         self._chain_version = -1
         self._deadlines: AsyncioDeadlines | None = None  # the asyncio send guard's timer
+        self._trio_deadlines: TrioDeadlines | None = None  # scope-free trio sends
+        self._interruptible = EngineCapability.INTERRUPT in self.engine.capabilities
         self._str_only_converters: set[Any] = set()  # body converters of str bodies alone
         self._only_str_converters = False  # every installed body converter is one of those
         self.response_charset_fallback = "utf-8"
@@ -307,6 +317,8 @@ class HttpClient:
         self._finished = True
         if self._deadlines is not None:
             self._deadlines.close()
+        if self._trio_deadlines is not None:
+            self._trio_deadlines.close()
         if self._owns_engine:
             self.engine.close()
         if self._done is not None:
@@ -850,6 +862,8 @@ class HttpClient:
         scope costs half of what anyio's portable one does.
         """
         trio_module: Any = sys.modules["trio"]  # running under trio: imported (no import here)
+        if self._interruptible and type(data.body) is bytes:
+            return await self._transmit_interruptible(data, state, timeout, trio_module)
         scope: trio.CancelScope = trio_module.CancelScope(
             deadline=math.inf if timeout is None else trio_module.current_time() + timeout
         )
@@ -861,6 +875,44 @@ class HttpClient:
         finally:
             scopes.discard(scope)
         return None  # the scope swallowed its own cancellation
+
+    async def _transmit_interruptible(
+        self, data: HttpRequestData, state: CallState, timeout: float | None, trio_module: Any
+    ) -> HttpResponse | None:
+        """One send on trio with no cancel scope: the engine honours an ``Interrupt``.
+
+        Returns ``None`` when the deadline passed or the client was cancelled, as
+        :meth:`_transmit_trio` does.
+        """
+        deadlines = self._trio_deadlines
+        if deadlines is None or not deadlines.current():
+            deadlines = self._trio_deadlines_on(trio_module)
+        interrupt = Interrupt()
+        send = TrioSend(
+            interrupt, math.inf if timeout is None else trio_module.current_time() + timeout
+        )
+        set_interrupt(data, interrupt)
+        deadlines.add(send)
+        try:
+            response = await self._transmit(data, state)
+        except SendInterrupted as exc:
+            if exc is not interrupt.error:
+                raise
+            return None
+        finally:
+            deadlines.sends.discard(send)
+        if interrupt.error is not None:  # it passed while a hook ran: too late all the same
+            return None
+        return response
+
+    def _trio_deadlines_on(self, trio_module: Any) -> TrioDeadlines:
+        old = self._trio_deadlines
+        if old is not None:
+            old.close()
+            self._scopes.discard(old)
+        deadlines = self._trio_deadlines = TrioDeadlines(trio_module)
+        self._scopes.add(deadlines)
+        return deadlines
 
     async def _transmit(self, data: HttpRequestData, state: CallState) -> HttpResponse:
         engine = self.engine

@@ -60,6 +60,7 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
             EngineCapability.UNIX_SOCKET,
             EngineCapability.SOCKS_PROXY,
             EngineCapability.HTTP2,
+            EngineCapability.INTERRUPT,
         }
         # HTTP/3 when the libcurl under pycurl was built with it (the PyPI wheels are).
         | ({EngineCapability.HTTP3} if _LIBCURL_FEATURES & pycurl.VERSION_HTTP3 else set())
@@ -124,9 +125,19 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
         if unix_socket is None:
             proxy = route.proxy
             if route.lookups is not None:
-                resolve, connect_timeout = await self._lookups(
-                    request, url, route.lookups, connect_timeout
-                )
+                interrupt = request.interrupt
+                if interrupt is None:
+                    resolve, connect_timeout = await self._lookups(
+                        request, url, route.lookups, connect_timeout
+                    )
+                else:  # the one wait before the transfer exists: interruptible by a scope
+                    with anyio.CancelScope() as scope:
+                        interrupt.on_interrupt(lambda _: scope.cancel())
+                        resolve, connect_timeout = await self._lookups(
+                            request, url, route.lookups, connect_timeout
+                        )
+                    if interrupt.error is not None:
+                        raise interrupt.error
                 if self._closed:
                     self.check_open(request)
         free = self._free
@@ -175,6 +186,8 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
                 await upload.aclose()
             raise
         driver.start(transfer)
+        if request.interrupt is not None:
+            request.interrupt.on_interrupt(transfer.fail)
         head = None
         try:
             while True:

@@ -23,6 +23,7 @@ __all__ = [
     "HttpClientEngineFactory",
     "HttpRequestData",
     "HttpResponseData",
+    "Interrupt",
     "RequestBody",
     "ResponseBody",
     "Timeouts",
@@ -51,6 +52,55 @@ class EngineCapability(enum.Enum):
     HTTP2 = "HTTP/2"
     HTTP3 = "HTTP/3"
     SOCKS_PROXY = "SOCKS proxy"
+    INTERRUPT = "interrupt"
+    """The engine honours :class:`Interrupt` (so the client needs no cancel scope per
+    send on trio); declared, never required by a request."""
+
+
+class Interrupt:
+    """How the client ends one send early: its request deadline, or ``HttpClient.cancel()``.
+
+    On trio the client would otherwise enter a ``trio.CancelScope`` for every request it
+    sends, one of the costliest things on its path. An engine that declares
+    :attr:`EngineCapability.INTERRUPT` gets an ``Interrupt`` with each request whose body
+    is bytes (``HttpRequestData.interrupt``) and, before its first wait, registers a
+    callback with :meth:`on_interrupt`. When the client calls it with an error, every
+    wait of that request, in ``execute`` and in the response body, must end by raising
+    that very error. Other engines never see one.
+
+    Attributes:
+        error: The error the send was interrupted with; ``None`` until then.
+    """
+
+    __slots__ = ("_callback", "error")
+
+    def __init__(self) -> None:
+        self._callback: Callable[[BaseException], object] | None = None
+        self.error: BaseException | None = None
+
+    def on_interrupt(self, callback: Callable[[BaseException], object]) -> None:
+        """Register ``callback`` (it replaces an earlier one); run it now if interrupted.
+
+        Args:
+            callback: Called with the error, on the event loop's thread; must not block
+                or raise.
+        """
+        self._callback = callback
+        error = self.error
+        if error is not None:
+            callback(error)
+
+    def interrupt(self, error: BaseException) -> None:
+        """End the send with ``error`` (the client calls this; later calls do nothing).
+
+        Args:
+            error: What the engine raises from the interrupted waits.
+        """
+        if self.error is None:
+            self.error = error
+            callback = self._callback
+            if callback is not None:
+                callback(error)
 
 
 class _Default(enum.Enum):
@@ -128,6 +178,8 @@ class HttpRequestData:
         attributes: Per-call attributes (shared with plugins).
         required_capabilities: What this request needs from the engine.
         unix_socket: Connect to this Unix domain socket path instead of the URL's host.
+        interrupt: Set by the client for engines with :attr:`EngineCapability.INTERRUPT`
+            (see :class:`Interrupt`); ``None`` otherwise.
     """
 
     method: HttpMethod
@@ -139,6 +191,7 @@ class HttpRequestData:
     attributes: Attributes = field(default_factory=Attributes)
     required_capabilities: frozenset[EngineCapability] = frozenset()
     unix_socket: str | None = None
+    interrupt: Interrupt | None = None
 
     @property
     def is_streaming_body(self) -> bool:
@@ -156,6 +209,7 @@ _REQUEST_FIELDS: Final = (
     "attributes",
     "required_capabilities",
     "unix_socket",
+    "interrupt",
 )
 _new_object = object.__new__
 (
@@ -168,6 +222,7 @@ _new_object = object.__new__
     _set_attributes,
     _set_capabilities,
     _set_unix_socket,
+    set_interrupt,
 ) = (getattr(HttpRequestData, name).__set__ for name in _REQUEST_FIELDS)
 
 
@@ -181,6 +236,7 @@ def request_data(
     attributes: Attributes,
     required_capabilities: frozenset[EngineCapability],
     unix_socket: str | None,
+    interrupt: Interrupt | None = None,
 ) -> HttpRequestData:
     """Build an :class:`HttpRequestData` with every field given, at a third of the cost.
 
@@ -197,6 +253,7 @@ def request_data(
     _set_attributes(data, attributes)
     _set_capabilities(data, required_capabilities)
     _set_unix_socket(data, unix_socket)
+    set_interrupt(data, interrupt)
     return data
 
 
