@@ -61,6 +61,7 @@ from client_core.plugins._api import NOT_HANDLED, ClientPlugin, Hooks, OnSend, P
 __all__ = ["HttpClient"]
 
 _get_running_loop = asyncio.get_running_loop
+_peek_running_loop = asyncio._get_running_loop  # None instead of raising (a C function)
 _current_task = asyncio.current_task
 _CancelledError = asyncio.CancelledError
 
@@ -72,21 +73,6 @@ Block = Callable[[HttpRequestBuilder], Any]
 
 class _Cancellable(Protocol):
     def cancel(self) -> None: ...
-
-
-try:
-    from sniffio import current_async_library as _sniff_library
-except ImportError:  # pragma: no cover - trio needs sniffio, so without it: asyncio
-
-    def _current_async_library() -> str:
-        return "asyncio"
-else:
-
-    def _current_async_library() -> str:
-        try:
-            return _sniff_library()
-        except Exception:
-            return "asyncio"
 
 
 class _Unset:
@@ -803,15 +789,16 @@ class HttpClient:
         state.request_timeout = timeout
         first = len(state.responses)
         response: HttpResponse | None
-        if _current_async_library() == "trio":
+        # An asyncio task, or else trio (sniffio would cost more than the send's guard).
+        loop: Any = _peek_running_loop()
+        task: Any = None if loop is None else _current_task(loop)
+        if task is None:
             response = await self._transmit_trio(data, state, timeout)
         else:
             # The asyncio guard, inline: it runs once per request (see _guard.py).
-            loop = _get_running_loop()
             deadlines = self._deadlines
             if deadlines is None or deadlines.loop is not loop:
                 deadlines = self._deadlines_on(loop)
-            task: Any = _current_task(loop)
             send = AsyncioSend(task, math.inf if timeout is None else loop.time() + timeout)
             cancelling = task.cancelling()
             deadlines.add(send)
@@ -861,7 +848,9 @@ class HttpClient:
         Returns ``None`` when the deadline expired or the client was cancelled. The native
         scope costs half of what anyio's portable one does.
         """
-        trio_module: Any = sys.modules["trio"]  # running under trio: imported (no import here)
+        trio_module: Any = sys.modules.get("trio")  # under trio: imported (no import here)
+        if trio_module is None:
+            raise RuntimeError("HttpClient runs in an asyncio task or under trio")
         if self._interruptible and type(data.body) is bytes:
             return await self._transmit_interruptible(data, state, timeout, trio_module)
         scope: trio.CancelScope = trio_module.CancelScope(
