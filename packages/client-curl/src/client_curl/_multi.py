@@ -218,6 +218,10 @@ class Driver:
             self._command(_STOP, None)
             if thread is not threading.current_thread():
                 thread.join(_JOIN_TIMEOUT)
+            # What the thread ended last may still be on its way to the loop: wake those
+            # tasks now, before the notice pipe goes.
+            with contextlib.suppress(Exception):  # outside the loop (trio: no reschedule)
+                self.deliver()
         backend, self._backend = self._backend, None
         if backend is not None:
             backend.close()
@@ -519,7 +523,8 @@ class Driver:
         self._acted = False
         self._watch_at = None
         for transfer in list(self.active.values()):
-            transfer.error = transfer.closed_error()
+            if transfer.error is None:
+                transfer.error = transfer.closed_error()
         if multi is not None:
             for easy, transfer in list(self.active.items()):
                 multi.remove_handle(easy)
