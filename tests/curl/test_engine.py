@@ -4,6 +4,7 @@ timeouts from its configuration, SOCKS4, host-name lookups, headers as sent."""
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -283,6 +284,51 @@ async def test_aclose_fails_a_body_still_streaming(http_server: ServerInfo) -> N
         with pytest.raises(ClientClosedException):
             async for _ in channel:
                 pass
+    await c.aclose()
+
+
+def driver_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "client_curl driver"]
+
+
+async def test_each_engine_runs_one_driver_thread_until_closed(http_server: ServerInfo) -> None:
+    before = len(driver_threads())
+    engines = [Curl() for _ in range(5)]
+    assert len(driver_threads()) == before  # started with the first request, not before
+    for engine in engines:
+        async with HttpClient(engine) as c:
+            for _ in range(3):
+                assert (await c.get(http_server.url("/status/200"))).status == 200
+    assert len(driver_threads()) == before + 5
+    for engine in engines[:2]:
+        engine.close()  # sync close, nothing in flight: the thread stops now
+    assert len(driver_threads()) == before + 3
+    for engine in engines[2:]:
+        await engine.aclose()
+    assert len(driver_threads()) == before
+
+
+async def test_close_while_a_task_waits_wakes_it(hostile: HostileServer) -> None:
+    engine = Curl()
+    c = HttpClient(engine)
+    errors: list[BaseException] = []
+
+    async def call() -> None:
+        try:
+            await c.get(hostile.url("/stall"))
+        except ClientClosedException as exc:
+            errors.append(exc)
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(call)
+            for _ in range(200):
+                if hostile.stats.active:
+                    break
+                await anyio.sleep(0.01)
+            await engine.aclose()
+    assert len(errors) == 1
+    assert not engine._driver.transfers
     await c.aclose()
 
 
