@@ -3,9 +3,12 @@ timeouts from its configuration, SOCKS4, host-name lookups, headers as sent."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import socket
 import threading
 import time
+import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -16,6 +19,7 @@ from client_core import (
     ClientClosedException,
     ConnectTimeoutException,
     HttpClient,
+    HttpClientError,
     HttpRequestTimeoutException,
     InvalidRequestException,
     ProxyBuilder,
@@ -450,3 +454,36 @@ async def test_a_stalled_name_lookup_ends_with_the_request_timeout(
             await c.get("http://stalled-lookup.test:9/", timeout=0.2)
         assert time.monotonic() - started < 2.0
     await engine.aclose()
+
+
+async def test_an_engine_refuses_work_in_a_forked_child(http_server: ServerInfo) -> None:
+    engine = Curl()
+    async with HttpClient(engine) as c:
+        assert (await c.get(http_server.url("/status/200"))).status == 200
+        read_end, write_end = os.pipe()
+        with warnings.catch_warnings():  # 3.12+ warns about forking with threads running
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
+        if pid == 0:  # the child: a new event loop, the parent's engine
+            code = 1
+            try:
+
+                async def child() -> None:
+                    async with HttpClient(engine) as again:
+                        await again.get(http_server.url("/status/200"))
+
+                try:
+                    asyncio.run(child())
+                except HttpClientError as exc:
+                    os.write(write_end, str(exc).encode()[:200])
+                    code = 0
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        _, status = await anyio.to_thread.run_sync(os.waitpid, pid, 0)
+        message = os.read(read_end, 1000).decode()
+        os.close(read_end)
+        assert os.WEXITSTATUS(status) == 0, message
+        assert "os.fork()" in message
+        # The parent's engine goes on as before.
+        assert (await c.get(http_server.url("/status/200"))).status == 200

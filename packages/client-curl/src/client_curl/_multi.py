@@ -29,8 +29,10 @@ transfer afterwards, so a wake-up is never lost.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
@@ -53,6 +55,20 @@ _WATCH_MIN_INTERVAL: Final = 0.01
 _BLANK: Final = b"\r\n"
 _MAX_FREE: Final = 256  # idle easy handles kept for reuse
 _JOIN_TIMEOUT: Final = 10.0
+
+_DRIVERS: Final[weakref.WeakSet[Driver]] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # The driver threads did not survive the fork, and libcurl's handles and sockets are
+    # the parent's: an engine made before the fork refuses work in the child.
+    for driver in list(_DRIVERS):
+        driver.forked = True
+        driver._backend = None  # the next request rebinds, which refuses
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 # Commands from the loop's thread to the driver thread.
 _START: Final = 0
@@ -100,6 +116,7 @@ class Driver:
         self.transfers: set[Transfer] = set()  # started, their end not yet delivered
         self.closing = False
         self.closed = False
+        self.forked = False
         # driver thread only
         self.active: dict[pycurl.Curl, Transfer] = {}
         self._heading: set[Transfer] = set()  # in flight, no body piece seen yet
@@ -126,6 +143,11 @@ class Driver:
         return self._rebind()
 
     def _rebind(self) -> Backend:
+        if self.forked:
+            raise HttpClientError(
+                "this curl engine was created before os.fork(): its driver thread and "
+                "connections belong to the parent process; create a new engine in the child"
+            )
         if self.closed:
             raise HttpClientError("the curl engine is closed")
         if not self.is_idle:
@@ -146,6 +168,7 @@ class Driver:
             self._multi = multi
             thread = threading.Thread(target=self._run, name="client_curl driver", daemon=True)
             self._thread = thread
+            _DRIVERS.add(self)
             thread.start()
         return backend
 
