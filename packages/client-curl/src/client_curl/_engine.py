@@ -25,7 +25,7 @@ from client_curl._config import CurlEngineConfig
 from client_curl._errors import connect_timeout_error
 from client_curl._head import HeadParser
 from client_curl._multi import Driver
-from client_curl._options import Handle, Options
+from client_curl._options import Handle, Options, Route
 from client_curl._resolver import Resolver
 from client_curl._transfer import Transfer
 
@@ -86,6 +86,8 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
         self._socket_timeout = cfg.socket_timeout
         self._unix_socket = cfg.unix_socket
         self._parser = HeadParser()
+        self._last_url: Url | None = None
+        self._last_route = Route("", None, None, False)
 
     # -- requests ---------------------------------------------------------------------
 
@@ -109,10 +111,16 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
         if self._closed:
             self.check_open(request)
         driver = self._driver
-        backend = driver.bind()
+        backend = driver.backend
+        if backend is None or not backend.current():
+            backend = driver.bind()
         options = self._options
         url = request.url
-        route = options.route(url)
+        if url is self._last_url:  # the same Url object again: the client caches them
+            route = self._last_route
+        else:
+            route = options.route(url)
+            self._last_url, self._last_route = url, route
         timeouts = request.timeouts
         connect_timeout = timeouts.connect
         if connect_timeout is DEFAULT:

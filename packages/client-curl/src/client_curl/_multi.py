@@ -64,7 +64,7 @@ def _after_fork_in_child() -> None:
     # the parent's: an engine made before the fork refuses work in the child.
     for driver in list(_DRIVERS):
         driver.forked = True
-        driver._backend = None  # the next request rebinds, which refuses
+        driver.backend = None  # the next request rebinds, which refuses
 
 
 if hasattr(os, "register_at_fork"):
@@ -101,7 +101,7 @@ class Driver:
         self._release = release
         self._free = free
         self._on_idle = on_idle
-        self._backend: Backend | None = None
+        self.backend: Backend | None = None  # bound last: check current() before use
         self._thread: threading.Thread | None = None
         self._multi: pycurl.CurlMulti | None = None
         self._poller: Poller | None = None
@@ -137,7 +137,7 @@ class Driver:
             HttpClientError: Transfers of another event loop are still in flight, the
                 engine is closed, or no asyncio or trio loop is running.
         """
-        backend = self._backend
+        backend = self.backend
         if backend is not None and backend.current():
             return backend
         return self._rebind()
@@ -158,7 +158,7 @@ class Driver:
         if self._poller is None:
             self._poller = Poller()
         backend = make_backend(self._poller, self.deliver)
-        old, self._backend = self._backend, backend
+        old, self.backend = self.backend, backend
         if old is not None:
             old.close()
         if self._thread is None:
@@ -201,7 +201,7 @@ class Driver:
         """On the loop's thread: wake the tasks of the transfers the thread handed over."""
         self._posted = False  # first: what the thread queues from now on is posted again
         pending = self._pending
-        backend = self._backend
+        backend = self.backend
         transfers = self.transfers
         while pending:
             transfer = pending.popleft()
@@ -245,7 +245,7 @@ class Driver:
             # tasks now, before the notice pipe goes.
             with contextlib.suppress(Exception):  # outside the loop (trio: no reschedule)
                 self.deliver()
-        backend, self._backend = self._backend, None
+        backend, self.backend = self.backend, None
         if backend is not None:
             backend.close()
         poller, self._poller = self._poller, None
@@ -384,7 +384,7 @@ class Driver:
             outbox.clear()
             if not self._posted:
                 self._posted = True
-                backend = self._backend
+                backend = self.backend
                 try:
                     if backend is None:
                         raise RuntimeError("unbound")
