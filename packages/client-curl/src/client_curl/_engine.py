@@ -87,7 +87,7 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
         self._unix_socket = cfg.unix_socket
         self._parser = HeadParser()
         self._last_url: Url | None = None
-        self._last_route = Route("", None, None, False)
+        self._last_route = Route("", None, None)
 
     # -- requests ---------------------------------------------------------------------
 

@@ -112,22 +112,19 @@ class Route:
         url_text: The URL to give libcurl.
         proxy: The proxy for it, ``None`` for a direct connection.
         lookups: ``(host, port)`` names the engine must resolve for libcurl, or ``None``.
-        multiplexed: Whether requests to it may share a connection (HTTP/2 or HTTP/3).
     """
 
-    __slots__ = ("lookups", "multiplexed", "proxy", "url_text")
+    __slots__ = ("lookups", "proxy", "url_text")
 
     def __init__(
         self,
         url_text: str,
         proxy: ProxyConfig | None,
         lookups: list[tuple[str, int]] | None,
-        multiplexed: bool,
     ) -> None:
         self.url_text = url_text
         self.proxy = proxy
         self.lookups = lookups
-        self.multiplexed = multiplexed
 
 
 class Handle:
@@ -309,12 +306,10 @@ class Options:
             if proxy is not None and needs_lookup(proxy.host):
                 lookups.append((proxy.host, proxy.port))
             server_name = self.config.server_name
-            version = self.config.http_version
             route = Route(
                 text if server_name is None else url_text(url, server_name),
                 proxy,
                 lookups or None,
-                version != "1.1" and (url.scheme == "https" or version != "2"),
             )
             if len(self._routes) >= _MAX_CACHED_ROUTES:
                 self._routes.clear()
