@@ -2,24 +2,23 @@
 
 Every libcurl call on the multi handle and on the easy handles in it is made by the
 driver thread, so libcurl's own work (building and sending requests, receiving, the
-kernel's loopback path under ``send`` and ``recv``) runs outside the event loop's thread
-and, since pycurl releases the GIL inside libcurl, in parallel with it. The event loop's
-side is small: it sets a handle's options, queues a command (start, abort, pause, swap
-the body sink) and wakes the thread only when it sleeps; the thread queues the transfers
-that changed (a piece of body, a complete head, the end) and hands them to the loop in
-batches, with one ``call_soon_threadsafe`` (or trio ``run_sync_soon``) per batch, not per
-transfer.
+kernel's loopback path under ``send`` and ``recv``) runs outside the event loop's thread,
+with the GIL released. The event loop's side is small: it sets a handle's options, queues
+a command (start, abort, pause, swap the body sink) and wakes the thread only when it
+sleeps; the thread queues the transfers that changed (a piece of body, a complete head,
+the end) and hands them to the loop in batches: one notice per batch, not per transfer
+(a one-byte pipe write read by the asyncio loop, or trio's ``run_sync_soon``).
 
 libcurl's socket callback (``M_SOCKETFUNCTION``) tells the thread what to watch in its
 epoll set; before it sleeps, the thread asks libcurl when its next timeout is due
 (``curl_multi_timeout``, one C call per round rather than a timer callback into Python
 several times per request). Handles started in one round are all run by one
 ``socket_action`` call. A socket libcurl stops watching (a connection going back to the
-cache between two requests) stays registered until it shows activity or libcurl wants it again, so a
-reused connection costs no system call to watch. Sockets libcurl makes are reported by
-``CURLOPT_SOCKOPTFUNCTION``, so a descriptor number reused by a new socket is registered
-anew. Completions are read (``info_read``) only when ``socket_action`` reports fewer
-running transfers than were added.
+cache between two requests) stays registered until it shows activity or libcurl wants
+it again, so a reused connection costs no system call to watch. Sockets libcurl makes
+are reported by ``CURLOPT_SOCKOPTFUNCTION``, so a descriptor number reused by a new
+socket is registered anew. Completions are read (``info_read``) only when
+``socket_action`` reports fewer running transfers than were added.
 
 Shared state follows one rule: each field has one writer (the loop's thread or the
 driver thread), and whoever changes something the other side waits for queues the
