@@ -487,3 +487,44 @@ async def test_an_engine_refuses_work_in_a_forked_child(http_server: ServerInfo)
         assert "os.fork()" in message
         # The parent's engine goes on as before.
         assert (await c.get(http_server.url("/status/200"))).status == 200
+
+
+async def test_a_dead_driver_thread_fails_requests_instead_of_hanging(
+    hostile: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from client_curl._multi import Driver
+
+    engine = Curl()
+    c = HttpClient(engine)
+    errors: list[HttpClientError] = []
+
+    async def call() -> None:
+        try:
+            await c.get(hostile.url("/stall"))
+        except HttpClientError as exc:
+            errors.append(exc)
+
+    def boom(self: Driver, transfer: object, bitmask: int) -> None:
+        raise RuntimeError("injected")
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(call)
+            for _ in range(200):
+                if hostile.stats.active:
+                    break
+                await anyio.sleep(0.01)
+            monkeypatch.setattr(Driver, "_pause", boom)
+            driver = engine._driver
+            driver.pause(next(iter(driver.transfers)), 0)  # the driver thread raises
+        assert len(errors) == 1
+        assert "driver thread failed: RuntimeError: injected" in str(errors[0])
+        with pytest.raises(HttpClientError, match="driver thread failed"):
+            await c.get(hostile.url("/ok"))
+        await c.aclose()
+        await engine.aclose()
+        for _ in range(100):  # the stalled request's connection was dropped
+            if hostile.stats.active == 0:
+                break
+            await anyio.sleep(0.01)
+        assert hostile.stats.active == 0

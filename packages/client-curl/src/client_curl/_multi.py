@@ -116,6 +116,7 @@ class Driver:
         self.closing = False
         self.closed = False
         self.forked = False
+        self.failure: str | None = None  # why the driver thread died, if it did
         # driver thread only
         self.active: dict[pycurl.Curl, Transfer] = {}
         self._heading: set[Transfer] = set()  # in flight, no body piece seen yet
@@ -142,6 +143,8 @@ class Driver:
         return self._rebind()
 
     def _rebind(self) -> Backend:
+        if self.failure is not None:
+            raise HttpClientError(self.failure)
         if self.forked:
             raise HttpClientError(
                 "this curl engine was created before os.fork(): its driver thread and "
@@ -180,7 +183,13 @@ class Driver:
                 poller.wake()
 
     def start(self, transfer: Transfer) -> None:
-        """Hand ``transfer`` (its options set) to the driver thread to run."""
+        """Hand ``transfer`` (its options set) to the driver thread to run.
+
+        Raises:
+            HttpClientError: The driver thread has died (a bug; the engine is unusable).
+        """
+        if self.failure is not None:
+            raise HttpClientError(self.failure)
         self.transfers.add(transfer)
         self._command(_START, transfer)
 
@@ -279,7 +288,7 @@ class Driver:
     def _run(self) -> None:
         try:
             self._loop()
-        except BaseException as exc:  # pragma: no cover - a bug: fail what is in flight
+        except BaseException as exc:  # a bug: fail what is in flight, refuse the rest
             self._crash(exc)
 
     def _loop(self) -> None:
@@ -562,12 +571,25 @@ class Driver:
         self._kept.clear()
         self._fresh.clear()
 
-    def _crash(self, exc: BaseException) -> None:  # pragma: no cover - a bug
-        for transfer in list(self.active.values()):
-            transfer.error = HttpClientError(
-                f"the curl engine's driver thread failed: {type(exc).__name__}: {exc}"
-            )
+    def _crash(self, exc: BaseException) -> None:
+        """The driver thread failed: end what is in flight, refuse what comes next."""
+        message = f"the curl engine's driver thread failed: {type(exc).__name__}: {exc}"
+        self.failure = message
+        multi, self._multi = self._multi, None
+        for easy, transfer in list(self.active.items()):
+            transfer.error = HttpClientError(message)
             self._end(transfer, 0, "", release=False)
+            with contextlib.suppress(Exception):  # drop its connection: nothing drives it
+                if multi is not None:
+                    multi.remove_handle(easy)
+                easy.close()
         self.active.clear()
-        with contextlib.suppress(Exception):
-            self._after()
+        if multi is not None:
+            with contextlib.suppress(Exception):
+                multi.close()
+        self._pending.extend(self.outbox)
+        self.outbox.clear()
+        backend = self.backend
+        if backend is not None:
+            with contextlib.suppress(Exception):
+                backend.post()
