@@ -528,3 +528,24 @@ async def test_a_dead_driver_thread_fails_requests_instead_of_hanging(
                 break
             await anyio.sleep(0.01)
         assert hostile.stats.active == 0
+
+
+async def test_reading_the_rest_whole_after_a_paused_stream(http_server: ServerInfo) -> None:
+    # The body is streamed, then read whole: pieces buffered before (up to the pause) and
+    # those after the driver thread swaps in the C sink must come out once, in order.
+    from client_core.engine import HttpRequestData
+    from client_core.http import Headers, HttpMethod, Url
+    from tests.servers.app import pattern_bytes
+
+    size = 3_000_000
+    async with Curl.create(response_buffer_size=256 * 1024) as engine:
+        request = HttpRequestData(
+            method=HttpMethod.GET,
+            url=Url(http_server.url(f"/stream-bytes/{size}")),
+            headers=Headers(),
+        )
+        response = await engine.execute(request)
+        first = await response.body.__anext__()
+        await anyio.sleep(0.3)  # pieces pile up to the buffer size; the transfer pauses
+        rest = await response.body.read_all()
+        assert first + rest == pattern_bytes(size)

@@ -314,6 +314,11 @@ class Driver:
                     elif op == _SINK:
                         easy = transfer.handle.easy
                         if active.get(easy) is transfer:
+                            # What arrived before goes first, so the sink holds the
+                            # whole rest in one buffer (its reader waits meanwhile).
+                            chunks = transfer.chunks
+                            while chunks:
+                                arg(chunks.popleft())
                             easy.setopt(pycurl.WRITEFUNCTION, arg)
                     else:
                         self._stop()
