@@ -313,10 +313,10 @@ class Driver:
                         self._pause(transfer, arg)
                     elif op == _SINK:
                         easy = transfer.handle.easy
+                        chunks = transfer.chunks
                         if active.get(easy) is transfer:
                             # What arrived before goes first, so the sink holds the
                             # whole rest in one buffer (its reader waits meanwhile).
-                            chunks = transfer.chunks
                             while chunks:
                                 arg(chunks.popleft())
                             easy.setopt(pycurl.WRITEFUNCTION, arg)
