@@ -161,10 +161,10 @@ async def test_cancel_fails_requests_in_flight(
     async with anyio.create_task_group() as group:
         for _ in range(3):
             group.start_soon(call)
-        for _ in range(200):  # until the server holds all three requests
-            if hostile.stats.active >= 3:
-                break
-            await anyio.sleep(0.01)
+        # The server holds at least one; an engine may queue the others for its
+        # connection (curl waits to learn whether it can multiplex): all are in flight.
+        assert await hostile.wait_active(lambda n: n > 0) > 0
+        await anyio.wait_all_tasks_blocked()
         client.cancel()
     assert len(errors) == 3
     assert all("/stall" in str(error) for error in errors)

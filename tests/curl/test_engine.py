@@ -212,11 +212,7 @@ async def test_cancelled_request_removes_its_handle_at_once(hostile: HostileServ
                 break
             await anyio.sleep(0.001)
         assert engine._driver.active == {}
-        for _ in range(100):  # the server sees the connection dropped
-            if hostile.stats.active == 0:
-                break
-            await anyio.sleep(0.01)
-        assert hostile.stats.active == 0
+        assert await hostile.wait_active(lambda n: n == 0) == 0  # the connection dropped
         assert await (await c.get(hostile.url("/ok"))).body() == b"ok"
     await engine.aclose()
 
@@ -326,10 +322,7 @@ async def test_close_while_a_task_waits_wakes_it(hostile: HostileServer) -> None
     with anyio.fail_after(5):
         async with anyio.create_task_group() as group:
             group.start_soon(call)
-            for _ in range(200):
-                if hostile.stats.active:
-                    break
-                await anyio.sleep(0.01)
+            assert await hostile.wait_active(lambda n: n > 0) > 0
             await engine.aclose()
     assert len(errors) == 1
     assert not engine._driver.transfers
@@ -510,10 +503,7 @@ async def test_a_dead_driver_thread_fails_requests_instead_of_hanging(
     with anyio.fail_after(5):
         async with anyio.create_task_group() as group:
             group.start_soon(call)
-            for _ in range(200):
-                if hostile.stats.active:
-                    break
-                await anyio.sleep(0.01)
+            assert await hostile.wait_active(lambda n: n > 0) > 0
             monkeypatch.setattr(Driver, "_pause", boom)
             driver = engine._driver
             driver.pause(next(iter(driver.transfers)), 0)  # the driver thread raises
@@ -523,11 +513,7 @@ async def test_a_dead_driver_thread_fails_requests_instead_of_hanging(
             await c.get(hostile.url("/ok"))
         await c.aclose()
         await engine.aclose()
-        for _ in range(100):  # the stalled request's connection was dropped
-            if hostile.stats.active == 0:
-                break
-            await anyio.sleep(0.01)
-        assert hostile.stats.active == 0
+        assert await hostile.wait_active(lambda n: n == 0) == 0  # the connection dropped
 
 
 async def test_reading_the_rest_whole_after_a_paused_stream(http_server: ServerInfo) -> None:

@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
+
+import anyio
 
 
 @dataclass
@@ -74,6 +77,17 @@ class HostileServer:
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    async def wait_active(self, check: Callable[[int], bool], timeout: float = 2.0) -> int:
+        """From a test: wait until ``check(open connections)`` holds; return the count.
+
+        The count is returned as it is when ``timeout`` passes first, for the test to
+        assert on.
+        """
+        with anyio.move_on_after(timeout):
+            while not check(self.stats.active):  # noqa: ASYNC110 (counted by the server thread)
+                await anyio.sleep(0.01)
+        return self.stats.active
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="hostile-server", daemon=True)

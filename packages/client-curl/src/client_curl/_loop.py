@@ -4,7 +4,8 @@ The driver thread waits on a :class:`Poller`: an epoll set (or the platform's
 ``selectors`` fallback) of the sockets libcurl wants watched, plus the read end of a wake-up
 pipe. The event loop side is a :class:`Backend`: how a task waits on a transfer (a bare
 asyncio future, or a trio task reschedule), how it is woken, and how the driver thread
-hands a callback to the loop (``call_soon_threadsafe``, or trio's ``run_sync_soon``).
+has the loop run its delivery (a one-byte write to a pipe the asyncio loop reads, or
+trio's ``run_sync_soon``).
 """
 
 from __future__ import annotations

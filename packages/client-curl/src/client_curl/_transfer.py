@@ -171,7 +171,6 @@ class Transfer(ResponseBody):
         "handle",
         "head",
         "heard",
-        "high_water",
         "idle_since",
         "limit",
         "lines",
@@ -209,7 +208,7 @@ class Transfer(ResponseBody):
         self.lines: list[bytes] = []
         self.chunks: deque[bytes] = deque()
         self.scanned = self.heard = self.code = self.arrived = self.consumed = 0
-        self.high_water = self.window = high_water
+        self.window = high_water
         self.head: Head | None = None
         self.done = self.recv_paused = self.send_paused = self.notified = False
         self.outbox = driver.outbox
