@@ -342,6 +342,33 @@ def test_engine_moves_between_event_loops(http_server: ServerInfo) -> None:
     engine.close()
 
 
+@pytest.mark.parametrize("count", [2, 12])
+async def test_heads_with_no_body_yet_are_delivered(hostile: HostileServer, count: int) -> None:
+    # libcurl writes header lines with no callback: the driver looks for the complete
+    # heads of transfers with no body yet (after every round when they are few, every
+    # few milliseconds when there are more than eight).
+    arrived: list[float] = []
+    all_in, done = anyio.Event(), anyio.Event()
+    started = time.monotonic()
+
+    async def one(c: HttpClient) -> None:
+        async with c.stream("GET", hostile.url("/head-then-stall")) as response:
+            assert response.status.value == 200
+            assert response.headers["X-Head"] == "only"
+            arrived.append(time.monotonic() - started)
+            if len(arrived) == count:
+                all_in.set()
+            await done.wait()
+
+    async with client(max_connections_per_host=16) as c, anyio.create_task_group() as group:
+        for _ in range(count):
+            group.start_soon(one, c)
+        with anyio.fail_after(5):
+            await all_in.wait()
+        done.set()
+    assert max(arrived) < 1.0
+
+
 # -- timeouts from the engine configuration -----------------------------------------------
 
 

@@ -278,8 +278,8 @@ def test_static_options_are_accepted_by_libcurl(tmp_path: object) -> None:
             http_version="3", max_idle_connections=10, curl_options={pycurl.INTERFACE: "lo"}
         ),
     ):
-        handle = Options(config).new_handle(lambda fd: None)
-        handle.easy.close()
+        handle = Options(config).new_handle()
+        handle.close()
 
 
 def test_header_lines_turn_off_libcurl_defaults() -> None:

@@ -191,6 +191,11 @@ class HostileServer:
         elif path == "/stall":
             await _until_eof(reader)
             return False
+        elif path == "/head-then-stall":
+            write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nX-Head: only\r\n\r\n")
+            await writer.drain()
+            await _until_eof(reader)
+            return False
         elif path == "/stall-body":
             write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
             await _until_eof(reader)

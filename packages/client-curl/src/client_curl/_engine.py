@@ -17,6 +17,7 @@ from client_core.engine import (
 )
 from client_core.errors import (
     ConnectException,
+    HttpClientError,
     InvalidRequestException,
     ProtocolException,
 )
@@ -25,6 +26,7 @@ from client_curl._config import CurlEngineConfig
 from client_curl._errors import connect_timeout_error
 from client_curl._head import HeadParser
 from client_curl._multi import Driver
+from client_curl._native import NativeError
 from client_curl._options import Handle, Options, Route
 from client_curl._resolver import Resolver
 from client_curl._transfer import Transfer
@@ -72,9 +74,11 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
         cfg.validate()
         self._options = Options(cfg)
         try:  # every option set on every handle: let libcurl judge them once, now
-            self._options.new_handle(_ignore).easy.close()
+            self._options.new_handle().close()
         except pycurl.error as exc:
             raise ValueError(f"libcurl rejected an option of the configuration: {exc}") from None
+        except NativeError as exc:
+            raise HttpClientError(f"the curl engine cannot run here: {exc}") from None
         self._free: list[Handle] = []
         self._driver = Driver(
             self._options.setup_multi, self._release, self._free, self._release_all
@@ -149,7 +153,7 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
                 if self._closed:
                     self.check_open(request)
         free = self._free
-        handle = free.pop() if free else options.new_handle(driver.new_socket)
+        handle = free.pop() if free else options.new_handle()
         transfer = Transfer(
             driver,
             backend,
@@ -170,7 +174,6 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
                 unix_socket,
                 resolve,
                 connect_timeout,
-                transfer.lines.append,
                 transfer.on_write,
                 None if upload is None else transfer.on_read,
                 request.method not in _IDEMPOTENT,
@@ -277,13 +280,13 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
     def _release(self, handle: Handle) -> None:
         """Take a handle back from a finished transfer."""
         if self._released or len(self._free) >= _MAX_IDLE_HANDLES:
-            handle.easy.close()
+            handle.close()
             return
         if handle.dirty:
             try:
                 self._options.reset(handle)
-            except pycurl.error:  # pragma: no cover - defensive
-                handle.easy.close()
+            except Exception:  # pragma: no cover - defensive
+                handle.close()
                 return
         self._free.append(handle)
 
@@ -309,12 +312,8 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
         free = list(self._free)
         self._free.clear()  # the driver shares this list
         for handle in free:
-            handle.easy.close()
+            handle.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<Curl http_version={self.config.http_version} {state}>"
-
-
-def _ignore(fd: int) -> None:
-    pass

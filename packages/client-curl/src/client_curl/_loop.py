@@ -1,11 +1,9 @@
-"""The driver's poller, and how it meets the event loop on asyncio and trio.
+"""How the driver thread meets the event loop on asyncio and trio.
 
-The driver thread waits on a :class:`Poller`: an epoll set (or the platform's
-``selectors`` fallback) of the sockets libcurl wants watched, plus the read end of a wake-up
-pipe. The event loop side is a :class:`Backend`: how a task waits on a transfer (a bare
+The event loop side is a :class:`Backend`: how a task waits on a transfer (a bare
 asyncio future, or a trio task reschedule), how it is woken, and how the driver thread
-has the loop run its delivery (a one-byte write to a pipe the asyncio loop reads, or
-trio's ``run_sync_soon``).
+has the loop run its delivery (a one-byte write to a :class:`Notice` pipe the asyncio
+loop reads, or trio's ``run_sync_soon``).
 """
 
 from __future__ import annotations
@@ -15,38 +13,25 @@ import contextlib
 import ctypes
 import functools
 import os
-import select
-import selectors
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol
 
-import pycurl
-
 from client_core.errors import HttpClientError
 
-__all__ = [
-    "CSELECT",
-    "WANT",
-    "AsyncioBackend",
-    "Backend",
-    "Poller",
-    "TrioBackend",
-    "Waitable",
-]
+__all__ = ["AsyncioBackend", "Backend", "Notice", "TrioBackend", "Waitable"]
 
-_MAX_EVENTS: Final = 256
 _UNKNOWN: Final = object()
 
 
 def _libc_holding_gil() -> tuple[Callable[[int, bytes, int], int], Callable[..., int]] | None:
     """The C library's ``write`` and ``read``, called without releasing the GIL.
 
-    ``os.write`` releases the GIL around the system call; waking the other thread that
-    way hands the GIL to it right away (it has just been woken and wants it), and the
-    writer then waits for it back in the middle of its own work (up to the interpreter's
-    switch interval). A write of one byte to a non-blocking pipe, or a read of a
-    non-blocking pipe, never blocks, so it can keep the GIL. ``None`` where the C
+    ``os.write`` releases the GIL around the system call; waking the event loop's thread
+    that way may hand the GIL to it right away (it has just been woken and wants it), and
+    the writer then waits for it back in the middle of its own work (up to the
+    interpreter's switch interval). A write of one byte to a non-blocking pipe, or a read
+    of a non-blocking pipe, never blocks, so it can keep the GIL. ``None`` where the C
     library's symbols are not available.
     """
     try:
@@ -77,78 +62,25 @@ class Waitable(Protocol):
     waiter: Any
 
 
-class Poller:
-    """An epoll set (or a ``selectors`` fallback) of libcurl's sockets, and two pipes.
+class Notice:
+    """A pipe the driver thread writes one byte to when it has handed transfers over.
 
-    ``wake`` (from the loop's thread) makes the driver thread's ``wait`` return early.
-    ``notify`` (from the driver thread) makes ``notify_fd`` readable for the event loop,
-    where ``take_notice`` empties it. Both write and read without releasing the GIL where
-    the C library allows it (``holds_gil``).
+    The asyncio loop reads its ``notify_fd``; ``take_notice`` empties it. Writes and reads
+    keep the GIL where the C library allows it (``holds_gil``).
     """
 
-    __slots__ = (
-        "_buffer",
-        "_epoll",
-        "_notify_r",
-        "_notify_w",
-        "_selector",
-        "_wake_r",
-        "_wake_w",
-        "holds_gil",
-        "notify",
-        "notify_fd",
-        "wake",
-        "wake_fd",
-    )
-
-    IN: Final = 1
-    OUT: Final = 4
+    __slots__ = ("_buffer", "_notify_r", "_notify_w", "holds_gil", "notify", "notify_fd")
 
     def __init__(self) -> None:
-        self._epoll: Any = None
-        self._selector: selectors.BaseSelector | None = None
-        if hasattr(select, "epoll"):
-            self._epoll = select.epoll()
-        else:  # pragma: no cover - non-Linux
-            self._selector = selectors.DefaultSelector()
-        self._wake_r, self._wake_w = _pipe()
         self._notify_r, self._notify_w = _pipe()
-        self.wake_fd = self._wake_r
         self.notify_fd = self._notify_r
-        self.watch(self._wake_r, self.IN)
         self._buffer = ctypes.create_string_buffer(4096)
         self.holds_gil = _LIBC is not None
         if _LIBC is not None:
             write = _LIBC[0]
-            self.wake: Callable[[], Any] = functools.partial(write, self._wake_w, b"\0", 1)
             self.notify: Callable[[], Any] = functools.partial(write, self._notify_w, b"\0", 1)
         else:  # pragma: no cover - no libc symbols
-            self.wake = functools.partial(self._write_os, self._wake_w)
             self.notify = functools.partial(self._write_os, self._notify_w)
-
-    def wait(self, timeout: float | None) -> list[tuple[int, int]]:
-        """Wait up to ``timeout`` seconds (``None``: no limit) for events.
-
-        Returns:
-            ``(fd, mask)`` pairs, ``mask`` in epoll's bits (``IN``, ``OUT``, error, hang-up).
-        """
-        epoll = self._epoll
-        if epoll is not None:
-            return epoll.poll(-1 if timeout is None else timeout, _MAX_EVENTS)  # type: ignore[no-any-return]
-        return self._wait_selector(timeout)  # pragma: no cover - non-Linux
-
-    def _wait_selector(self, timeout: float | None) -> list[tuple[int, int]]:  # pragma: no cover
-        assert self._selector is not None
-        out = []
-        for key, mask in self._selector.select(timeout):
-            out.append(
-                (
-                    int(key.fd),
-                    (1 if mask & selectors.EVENT_READ else 0)
-                    | (4 if mask & selectors.EVENT_WRITE else 0),
-                )
-            )
-        return out
 
     @staticmethod
     def _write_os(fd: int) -> None:  # pragma: no cover - no libc symbols
@@ -156,7 +88,9 @@ class Poller:
         with contextlib.suppress(BlockingIOError, OSError):
             os.write(fd, b"\0")
 
-    def _empty(self, fd: int) -> None:
+    def take_notice(self) -> None:
+        """Empty the pipe (on the loop's thread, before delivering)."""
+        fd = self._notify_r
         if _LIBC is not None:
             read, buffer = _LIBC[1], self._buffer
             while read(fd, buffer, 4096) == 4096:
@@ -166,72 +100,11 @@ class Poller:
             while len(os.read(fd, 4096)) == 4096:
                 pass
 
-    def drain(self) -> None:
-        """Empty the wake-up pipe (on the driver thread, after a wake-up)."""
-        self._empty(self._wake_r)
-
-    def take_notice(self) -> None:
-        """Empty the notice pipe (on the loop's thread, before delivering)."""
-        self._empty(self._notify_r)
-
-    def watch(self, fd: int, mask: int) -> None:
-        """Watch ``fd`` for ``mask`` (``IN``/``OUT`` bits), registered or not."""
-        epoll = self._epoll
-        if epoll is not None:
-            try:
-                epoll.modify(fd, mask)
-            except FileNotFoundError:
-                # New, or closed and its number reused since it was registered.
-                epoll.register(fd, mask)
-            return
-        self._watch_selector(fd, mask)  # pragma: no cover - non-Linux
-
-    def _watch_selector(self, fd: int, mask: int) -> None:  # pragma: no cover - non-Linux
-        assert self._selector is not None
-        events = (selectors.EVENT_READ if mask & 1 else 0) | (
-            selectors.EVENT_WRITE if mask & 4 else 0
-        )
-        with contextlib.suppress(KeyError, ValueError, OSError):
-            self._selector.unregister(fd)
-        if events:
-            with contextlib.suppress(ValueError, OSError):
-                self._selector.register(fd, events)
-
-    def forget(self, fd: int) -> None:
-        """Stop watching ``fd`` (it may already be closed)."""
-        try:
-            if self._epoll is not None:
-                self._epoll.unregister(fd)
-            elif self._selector is not None:  # pragma: no cover - non-Linux
-                self._selector.unregister(fd)
-        except (KeyError, ValueError, OSError):
-            pass
-
     def close(self) -> None:
-        """Close the epoll set and the pipe."""
-        if self._epoll is not None:
-            self._epoll.close()
-        elif self._selector is not None:  # pragma: no cover - non-Linux
-            self._selector.close()
-        for fd in (self._wake_r, self._wake_w, self._notify_r, self._notify_w):
+        """Close the pipe."""
+        for fd in (self._notify_r, self._notify_w):
             with contextlib.suppress(OSError):
                 os.close(fd)
-
-
-# libcurl's CURL_POLL_* value -> poller mask, and poller event mask -> CURL_CSELECT_* bits.
-WANT: Final = (0, Poller.IN, Poller.OUT, Poller.IN | Poller.OUT)
-_ERR_OR_HUP: Final = 0x008 | 0x010  # EPOLLERR | EPOLLHUP
-
-
-def _cselect(mask: int) -> int:
-    return (
-        (pycurl.CSELECT_IN if mask & Poller.IN else 0)
-        | (pycurl.CSELECT_OUT if mask & Poller.OUT else 0)
-        | (pycurl.CSELECT_ERR if mask & _ERR_OR_HUP else 0)
-    )
-
-
-CSELECT: Final = {mask: _cselect(mask) for mask in range(32)}
 
 
 class Backend:
@@ -262,38 +135,38 @@ class Backend:
 
 
 class AsyncioBackend(Backend):
-    """asyncio: a bare future per wait; the poller's notice pipe read with ``add_reader``.
+    """asyncio: a bare future per wait; the notice pipe read with ``add_reader``.
 
     The driver thread's notice is a one-byte write that keeps the GIL, not
     ``call_soon_threadsafe`` (whose socket ``send`` releases it).
     """
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, poller: Poller, deliver: Callable[[], None]
+        self, loop: asyncio.AbstractEventLoop, notice: Notice, deliver: Callable[[], None]
     ) -> None:
         self.loop = loop
         self.thread = threading.get_ident()
         self.create_future = loop.create_future
-        self.poller: Poller | None = None
+        self.notice: Notice | None = None
         self.deliver = deliver
-        if poller.holds_gil:
-            self.poller = poller
-            loop.add_reader(poller.notify_fd, self._noticed)
-            self.post = poller.notify  # type: ignore[method-assign]
+        if notice.holds_gil:
+            self.notice = notice
+            loop.add_reader(notice.notify_fd, self._noticed)
+            self.post = notice.notify  # type: ignore[method-assign]
         else:  # pragma: no cover - no libc symbols
             self.post = functools.partial(loop.call_soon_threadsafe, deliver)  # type: ignore[method-assign,assignment]
 
     def _noticed(self) -> None:
-        poller = self.poller
-        if poller is not None:
-            poller.take_notice()
+        notice = self.notice
+        if notice is not None:
+            notice.take_notice()
             self.deliver()
 
     def close(self) -> None:
-        poller, self.poller = self.poller, None
-        if poller is not None and not self.loop.is_closed():
+        notice, self.notice = self.notice, None
+        if notice is not None and not self.loop.is_closed():
             with contextlib.suppress(Exception):
-                self.loop.remove_reader(poller.notify_fd)
+                self.loop.remove_reader(notice.notify_fd)
 
     def current(self) -> bool:
         # Not asyncio.get_running_loop(): that makes a getpid() system call each time.
@@ -351,11 +224,11 @@ class TrioBackend(Backend):
             self.lowlevel.reschedule(task)
 
 
-def make_backend(poller: Poller, deliver: Callable[[], None]) -> Backend:
+def make_backend(notice: Notice, deliver: Callable[[], None]) -> Backend:
     """The backend of the event loop running in this thread.
 
     Args:
-        poller: The driver's poller (its notice pipe).
+        notice: The driver's notice pipe.
         deliver: What the driver thread has run on the loop when transfers changed.
 
     Raises:
@@ -366,7 +239,7 @@ def make_backend(poller: Poller, deliver: Callable[[], None]) -> Backend:
     except RuntimeError:
         loop = None
     if loop is not None:
-        return AsyncioBackend(loop, poller, deliver)
+        return AsyncioBackend(loop, notice, deliver)
     try:
         return TrioBackend(deliver)
     except (ImportError, RuntimeError):

@@ -9,16 +9,20 @@ sleeps; the thread queues the transfers that changed (a piece of body, a complet
 the end) and hands them to the loop in batches: one notice per batch, not per transfer
 (a one-byte pipe write read by the asyncio loop, or trio's ``run_sync_soon``).
 
-libcurl's socket callback (``M_SOCKETFUNCTION``) tells the thread what to watch in its
-epoll set; before it sleeps, the thread asks libcurl when its next timeout is due
-(``curl_multi_timeout``, one C call per round rather than a timer callback into Python
-several times per request). Handles started in one round are all run by one
-``socket_action`` call. A socket libcurl stops watching (a connection going back to the
-cache between two requests) stays registered until it shows activity or libcurl wants
-it again, so a reused connection costs no system call to watch. Sockets libcurl makes
-are reported by ``CURLOPT_SOCKOPTFUNCTION``, so a descriptor number reused by a new
-socket is registered anew. Completions are read (``info_read``) only when
-``socket_action`` reports fewer running transfers than were added.
+The thread runs libcurl's own loop, ``curl_multi_perform`` then ``curl_multi_poll``
+(which waits on libcurl's sockets and timeouts, and is ended early by
+``curl_multi_wakeup`` from the loop's thread), rather than the socket-action interface:
+that interface calls back into Python whenever libcurl's interest in a socket changes,
+about twice per request, and every call into Python from this thread takes the GIL from
+the event loop's thread. With header lines written by C (see ``_native``), the only calls
+into Python during a small request are its one write callback, and the socket callback
+when a new connection is made. A finished transfer is read (``info_read``) only when
+``perform`` reports fewer running transfers than were added.
+
+A transfer whose head arrives with no body (a stream that waits before its first byte)
+is found by a look at the header lines of the transfers with no body yet: after every
+round while there are few of them, otherwise every few milliseconds while sockets show
+activity, and then only at those that have been waiting since the previous look.
 
 Shared state follows one rule: each field has one writer (the loop's thread or the
 driver thread), and whoever changes something the other side waits for queues the
@@ -28,6 +32,7 @@ transfer afterwards, so a wake-up is never lost.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import threading
 import time
@@ -39,7 +44,8 @@ from typing import TYPE_CHECKING, Any, Final
 import pycurl
 
 from client_core.errors import HttpClientError
-from client_curl._loop import CSELECT, WANT, Backend, Poller, make_backend
+from client_curl._loop import Backend, Notice, make_backend
+from client_curl._native import native
 
 if TYPE_CHECKING:
     from client_curl._options import Handle
@@ -47,10 +53,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Driver"]
 
-_SOCKET_TIMEOUT: Final = pycurl.SOCKET_TIMEOUT
-_POLL_REMOVE: Final = pycurl.POLL_REMOVE
-_MAX_IMMEDIATE: Final = 16
 _WATCH_MIN_INTERVAL: Final = 0.01
+_HEAD_SCAN_INTERVAL: Final = 0.004  # how often heads with no body yet are looked for
+_FEW_HEADING: Final = 8  # ... or after every round, when no more are waiting for a body
+_LONG_WAIT_MS: Final = 60_000  # a sleep with nothing due (wake-ups end it)
 _BLANK: Final = b"\r\n"
 _MAX_FREE: Final = 256  # idle easy handles kept for reuse
 _JOIN_TIMEOUT: Final = 10.0
@@ -103,7 +109,8 @@ class Driver:
         self.backend: Backend | None = None  # bound last: check current() before use
         self._thread: threading.Thread | None = None
         self._multi: pycurl.CurlMulti | None = None
-        self._poller: Poller | None = None
+        self._multi_pointer = 0  # its CURLM *, for curl_multi_poll and curl_multi_wakeup
+        self._notice: Notice | None = None
         # loop's thread -> driver thread
         self._commands: deque[tuple[int, Any, Any]] = deque()
         self._sleeping = False
@@ -119,14 +126,12 @@ class Driver:
         self.failure: str | None = None  # why the driver thread died, if it did
         # driver thread only
         self.active: dict[pycurl.Curl, Transfer] = {}
-        self._heading: set[Transfer] = set()  # in flight, no body piece seen yet
-        self._want: dict[int, int] = {}
-        self._kept: dict[int, int] = {}
-        self._fresh: set[int] = set()
-        self._curl_wait = -1  # ms until libcurl's next timeout, as of the last round
+        self._heading: set[Transfer] = set()  # no body piece seen, since the last look
+        self._heading_new: set[Transfer] = set()  # ... started since the last look
+        self._scan_at = 0.0  # the earliest time for the next look at heads
         self._watched: set[Transfer] = set()
         self._watch_at: float | None = None
-        self._acted = False
+        self._acted = False  # sockets or commands moved since the last look at heads
 
     # -- the loop's side -----------------------------------------------------------------
 
@@ -157,17 +162,17 @@ class Driver:
                 "the curl engine has transfers in flight on another event loop; an engine "
                 "serves one event loop at a time"
             )
-        if self._poller is None:
-            self._poller = Poller()
-        backend = make_backend(self._poller, self.deliver)
+        if self._notice is None:
+            self._notice = Notice()
+        backend = make_backend(self._notice, self.deliver)
         old, self.backend = self.backend, backend
         if old is not None:
             old.close()
         if self._thread is None:
             multi = pycurl.CurlMulti()
-            multi.setopt(pycurl.M_SOCKETFUNCTION, self._on_socket)
             self._setup_multi(multi)
             self._multi = multi
+            self._multi_pointer = native().multi_pointer(multi)
             thread = threading.Thread(target=self._run, name="client_curl driver", daemon=True)
             self._thread = thread
             _DRIVERS.add(self)
@@ -178,9 +183,9 @@ class Driver:
         self._commands.append((op, transfer, arg))
         if self._sleeping:
             self._sleeping = False
-            poller = self._poller
-            if poller is not None:
-                poller.wake()
+            pointer = self._multi_pointer
+            if pointer:
+                native().wakeup(pointer)
 
     def start(self, transfer: Transfer) -> None:
         """Hand ``transfer`` (its options set) to the driver thread to run.
@@ -238,7 +243,7 @@ class Driver:
         return not transfers
 
     def close(self) -> None:
-        """Stop the thread and free the multi handle and the poller. Idempotent.
+        """Stop the thread and free the multi handle and the notice pipe. Idempotent.
 
         Transfers still in flight are ended (their tasks, if any, see the engine closed).
         """
@@ -249,6 +254,14 @@ class Driver:
             self._command(_STOP, None)
             if thread is not threading.current_thread():
                 thread.join(_JOIN_TIMEOUT)
+            if not thread.is_alive():
+                # Freed here, not by the thread: the loop's thread wakes it through the
+                # pointer, which must stay valid until nothing can call that any more.
+                self._multi_pointer = 0
+                multi, self._multi = self._multi, None
+                if multi is not None:
+                    with contextlib.suppress(Exception):
+                        multi.close()
             # What the thread ended last may still be on its way to the loop: wake those
             # tasks now, before the notice pipe goes.
             with contextlib.suppress(Exception):  # outside the loop (trio: no reschedule)
@@ -256,32 +269,9 @@ class Driver:
         backend, self.backend = self.backend, None
         if backend is not None:
             backend.close()
-        poller, self._poller = self._poller, None
-        if poller is not None:
-            poller.close()
-
-    # -- libcurl callbacks (driver thread; never raise, never call back into libcurl) -------
-
-    def _on_socket(self, what: int, fd: int, multi: object, socketp: object) -> None:
-        if what == _POLL_REMOVE:
-            # Stays registered until it shows activity or libcurl wants it again.
-            self._want.pop(fd, None)
-            return
-        mask = WANT[what]
-        if self._want.get(fd) != mask:
-            self._want[fd] = mask
-            if self._kept.get(fd) == mask and fd not in self._fresh:
-                return  # still registered from its previous use: no system call
-            self._fresh.discard(fd)
-            poller = self._poller
-            if poller is not None:
-                with contextlib.suppress(OSError, ValueError):
-                    poller.watch(fd, mask)
-                    self._kept[fd] = mask
-
-    def new_socket(self, fd: int) -> None:
-        """Libcurl made a socket (its number may be one closed since): register anew."""
-        self._fresh.add(fd)
+        notice, self._notice = self._notice, None
+        if notice is not None:
+            notice.close()
 
     # -- the driver thread ---------------------------------------------------------------
 
@@ -293,104 +283,83 @@ class Driver:
 
     def _loop(self) -> None:
         multi = self._multi
-        poller = self._poller
         assert multi is not None
-        assert poller is not None
+        pointer = self._multi_pointer
+        poll = native().poll
+        perform = multi.perform
         commands = self._commands
-        want = self._want
         active = self.active
-        wake_fd = poller.wake_fd
+        ready = ctypes.c_int()
+        ready_ref = ctypes.byref(ready)
         while True:
             if commands:
-                started = False
-                while commands:
-                    op, transfer, arg = commands.popleft()
-                    if op == _START:
-                        started = self._add(transfer) or started
-                    elif op == _ABORT:
-                        self._abort(transfer)
-                    elif op == _PAUSE:
-                        self._pause(transfer, arg)
-                    elif op == _SINK:
-                        easy = transfer.handle.easy
-                        chunks = transfer.chunks
-                        if active.get(easy) is transfer:
-                            # What arrived before goes first, so the sink holds the
-                            # whole rest in one buffer (its reader waits meanwhile).
-                            while chunks:
-                                arg(chunks.popleft())
-                            easy.setopt(pycurl.WRITEFUNCTION, arg)
-                    else:
-                        self._stop()
-                        return
-                if started:
-                    self._action()  # runs every handle added since: one call for them all
+                self._acted = True
+            while commands:
+                op, transfer, arg = commands.popleft()
+                if op == _START:
+                    self._add(transfer)
+                elif op == _ABORT:
+                    self._abort(transfer)
+                elif op == _PAUSE:
+                    self._pause(transfer, arg)
+                elif op == _SINK:
+                    easy = transfer.handle.easy
+                    chunks = transfer.chunks
+                    if active.get(easy) is transfer:
+                        # What arrived before goes first, so the sink holds the whole
+                        # rest in one buffer (its reader waits meanwhile).
+                        while chunks:
+                            arg(chunks.popleft())
+                        easy.setopt(pycurl.WRITEFUNCTION, arg)
+                else:
+                    self._stop()
+                    return
+            try:
+                running = perform()[1]
+            except pycurl.error:
+                running = -1
+            if running < len(active):
+                self._collect()
             self._after()
             self._sleeping = True
             if commands:
                 self._sleeping = False
                 continue
-            timeout = self._timeout()
-            events = poller.wait(timeout)
+            poll(pointer, None, 0, self._timeout(), ready_ref)  # releases the GIL
             self._sleeping = False
-            for fd, mask in events:
-                if fd in want:
-                    try:
-                        running = multi.socket_action(fd, CSELECT[mask & 31])[1]
-                    except pycurl.error:
-                        running = -1
-                    self._acted = True
-                    if running < len(active):
-                        self._collect()
-                elif fd == wake_fd:
-                    poller.drain()
-                else:
-                    poller.forget(fd)  # an idle connection closed by the server, or stale
-                    self._kept.pop(fd, None)
+            if ready.value:
+                self._acted = True
 
-    def _timeout(self) -> float | None:
-        wait = self._curl_wait
-        timeout = None if wait < 0 else wait / 1000
+    def _timeout(self) -> int:
+        """Milliseconds to sleep at most: the watchdog's and the head look's next turn.
+
+        libcurl's own timeouts cut the sleep shorter inside ``curl_multi_poll``.
+        """
+        timeout = None
         watch_at = self._watch_at
         if watch_at is not None:
-            left = max(0.0, watch_at - time.monotonic())
-            if timeout is None or left < timeout:
-                timeout = left
-        return timeout
-
-    def _action(self) -> None:
-        multi = self._multi
-        assert multi is not None
-        try:
-            running = multi.socket_action(_SOCKET_TIMEOUT, 0)[1]
-        except pycurl.error:
-            running = -1
-        self._acted = True
-        if running < len(self.active):
-            self._collect()
+            timeout = watch_at
+        if self._acted and (self._heading or self._heading_new):
+            scan_at = self._scan_at
+            if timeout is None or scan_at < timeout:
+                timeout = scan_at
+        if timeout is None:
+            return _LONG_WAIT_MS
+        return max(0, min(_LONG_WAIT_MS, int((timeout - time.monotonic()) * 1000) + 1))
 
     def _after(self) -> None:
-        """After a round: libcurl's timeouts, the idle watchdog, heads, then hand over."""
-        multi = self._multi
-        if multi is not None:
-            count = 0
-            while True:
-                wait = multi.timeout()
-                if wait != 0 or count == _MAX_IMMEDIATE:
-                    break
-                self._action()
-                count += 1
-            self._curl_wait = wait
+        """After a round: the idle watchdog, heads with no body, then hand over."""
         watch_at = self._watch_at
-        if watch_at is not None:
+        if watch_at is not None or self._acted:
             now = time.monotonic()
-            if watch_at <= now + 0.0005:
+            if watch_at is not None and watch_at <= now + 0.0005:
                 self._check_idle(now)
-        if self._acted:
-            self._acted = False
-            heading = self._heading
-            if heading:
-                self._scan_heads(heading)
+            if self._acted:
+                few = len(self._heading) + len(self._heading_new) <= _FEW_HEADING
+                if few or now >= self._scan_at:
+                    self._acted = False
+                    self._scan_at = now + _HEAD_SCAN_INTERVAL
+                    self._scan_heads(few)
         outbox = self.outbox
         if outbox:
             self._pending.extend(outbox)
@@ -406,20 +375,32 @@ class Driver:
                     self._pending.clear()
                     self._posted = False
 
-    def _scan_heads(self, heading: set[Transfer]) -> None:
-        """Hand over transfers whose head is complete with no body yet."""
+    def _scan_heads(self, few: bool) -> None:
+        """Hand over transfers whose head is complete with no body yet.
+
+        With many in flight, only transfers started before the previous look are read:
+        most small requests end before that, and then their head is read once, at the
+        end. With ``few``, all of them are (at once, so a stream's head is not delayed).
+        """
+        heading = self._heading
+        fresh = self._heading_new
+        if few and fresh:
+            heading |= fresh
+            fresh.clear()
         outbox = self.outbox
         for transfer in list(heading):
-            if transfer.chunks or transfer.done:
+            if transfer.arrived or transfer.done:
                 heading.discard(transfer)
                 continue
-            lines = transfer.lines
-            count = len(lines)
-            if count != transfer.heard and lines[-1] == _BLANK:
-                transfer.heard = count
-                if not transfer.notified:
+            if transfer.load_head():
+                lines = transfer.lines
+                if lines and lines[-1] == _BLANK and not transfer.notified:
                     transfer.notified = True
                     outbox.append(transfer)
+        if fresh:
+            heading |= fresh
+            fresh.clear()
+            self._acted = True  # their heads may be in already: look again next turn
 
     def _add(self, transfer: Transfer) -> bool:
         """Add ``transfer`` to the multi handle; ``False`` when refused (it has ended)."""
@@ -438,7 +419,7 @@ class Driver:
             self._end(transfer, 0, "", release=True)
             return False
         self.active[easy] = transfer
-        self._heading.add(transfer)
+        self._heading_new.add(transfer)
         if transfer.socket_timeout is not None:
             self._watch(transfer)
         return True
@@ -449,7 +430,6 @@ class Driver:
         active = self.active
         free = self._free
         outbox = self.outbox
-        heading = self._heading
         while True:
             queued, ok, failed = multi.info_read()
             for easy in ok:
@@ -458,10 +438,13 @@ class Driver:
                 if transfer is not None:
                     # _end(transfer, 0, ""), inlined for the common case
                     transfer.done = True
-                    heading.discard(transfer)
+                    handle = transfer.handle
+                    transfer.load_head()  # the rest of the head, or trailers
+                    handle.headers.rewind()
+                    self._heading.discard(transfer)
+                    self._heading_new.discard(transfer)
                     if self._watched:
                         self._watched.discard(transfer)
-                    handle = transfer.handle
                     if handle.dirty or len(free) >= _MAX_FREE:
                         self._release(handle)
                     else:
@@ -482,11 +465,16 @@ class Driver:
         transfer.code = code
         transfer.message = message
         transfer.done = True
+        handle = transfer.handle
+        with contextlib.suppress(Exception):  # a closed handle has no head to read
+            transfer.load_head()
+            handle.headers.rewind()
         self._heading.discard(transfer)
+        self._heading_new.discard(transfer)
         if self._watched:
             self._watched.discard(transfer)
         if release:
-            self._release(transfer.handle)
+            self._release(handle)
         if not transfer.notified:
             transfer.notified = True
             self.outbox.append(transfer)
@@ -554,8 +542,8 @@ class Driver:
     # -- stopping (driver thread) ----------------------------------------------------------
 
     def _stop(self) -> None:
-        """End what is still in flight, hand it over, free the multi handle."""
-        multi, self._multi = self._multi, None
+        """End what is still in flight and hand it over (``close`` frees the multi)."""
+        multi = self._multi
         self._acted = False
         self._watch_at = None
         for transfer in list(self.active.values()):
@@ -565,33 +553,26 @@ class Driver:
             for easy, transfer in list(self.active.items()):
                 multi.remove_handle(easy)
                 self._end(transfer, 0, "", release=False)
-                transfer.handle.easy.close()
+                transfer.handle.close()
         self.active.clear()
         self._heading.clear()
+        self._heading_new.clear()
         self._watched.clear()
         self._after()
-        if multi is not None:
-            multi.close()
-        self._want.clear()
-        self._kept.clear()
-        self._fresh.clear()
 
     def _crash(self, exc: BaseException) -> None:
         """The driver thread failed: end what is in flight, refuse what comes next."""
         message = f"the curl engine's driver thread failed: {type(exc).__name__}: {exc}"
         self.failure = message
-        multi, self._multi = self._multi, None
+        multi = self._multi  # freed by close(), which the loop's thread may wake through
         for easy, transfer in list(self.active.items()):
             transfer.error = HttpClientError(message)
             self._end(transfer, 0, "", release=False)
             with contextlib.suppress(Exception):  # drop its connection: nothing drives it
                 if multi is not None:
                     multi.remove_handle(easy)
-                easy.close()
+                transfer.handle.close()
         self.active.clear()
-        if multi is not None:
-            with contextlib.suppress(Exception):
-                multi.close()
         self._pending.extend(self.outbox)
         self.outbox.clear()
         backend = self.backend

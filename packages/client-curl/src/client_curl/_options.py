@@ -21,6 +21,7 @@ from client_core.engine import HttpRequestData, ProxyConfig, proxy_from_environm
 from client_core.errors import InvalidUrlException
 from client_core.http import Url
 from client_curl._config import CurlEngineConfig
+from client_curl._native import HeaderStore, native
 from client_curl._resolver import needs_lookup
 
 __all__ = ["Handle", "Options", "Route", "proxy_url", "url_text"]
@@ -140,9 +141,9 @@ class Handle:
         proxy: The proxy set (``None``: none).
         resolve: The ``CURLOPT_RESOLVE`` entries set.
         guarded: The pre-request callback of a non-idempotent request is set.
+        pipewait: ``CURLOPT_PIPEWAIT`` is set (the URL's connection may multiplex).
         sent_once: The request was sent (or is about to be) on a connection.
-        new_socket: Called with each socket libcurl creates (the driver re-registers
-            that descriptor number: it may be a reused one).
+        headers: Where libcurl writes the header lines (no callback into Python).
         dirty: Options were set that only a reset clears (reset before reuse).
     """
 
@@ -153,17 +154,18 @@ class Handle:
         "guarded",
         "header_body",
         "header_items",
+        "headers",
         "method",
-        "new_socket",
+        "pipewait",
         "proxy",
         "resolve",
         "sent_once",
         "url",
     )
 
-    def __init__(self, easy: pycurl.Curl, new_socket: Callable[[int], None]) -> None:
+    def __init__(self, easy: pycurl.Curl, headers: HeaderStore) -> None:
         self.easy = easy
-        self.new_socket = new_socket
+        self.headers = headers
         self.sent_once = False
         self.url: str | None = None
         self.method: str | None = _GET
@@ -173,6 +175,7 @@ class Handle:
         self.proxy: ProxyConfig | None = None
         self.resolve: list[str] | None = None
         self.guarded = False
+        self.pipewait = False
         self.dirty = False
 
     def on_prereq(self, *args: object) -> int:
@@ -187,10 +190,14 @@ class Handle:
         any response byte; for a non-idempotent request that is refused here, before
         connecting.
         """
-        self.new_socket(fd)
         if self.sent_once:
             return _SOCKOPT_ERROR
         return _SOCKOPT_OK
+
+    def close(self) -> None:
+        """Close the easy handle, then its header store."""
+        self.easy.close()
+        self.headers.close()
 
     def forget(self) -> None:
         """Forget what was set (after ``easy.reset()``)."""
@@ -202,6 +209,7 @@ class Handle:
         self.proxy = None
         self.resolve = None
         self.guarded = False
+        self.pipewait = False
         self.dirty = False
 
 
@@ -219,6 +227,8 @@ class Options:
         self._proxies: dict[tuple[str, str], ProxyConfig | None] = {}
         self._plain_socks4: dict[ProxyConfig, ProxyConfig] = {}
         self._environ = os.environ if config.trust_env else None
+        self._pipewait_tls = config.http_version != "1.1"
+        self._pipewait_plain = config.http_version == "2-prior-knowledge"
 
     # -- the multi handle and new easy handles ------------------------------------------
 
@@ -232,14 +242,18 @@ class Options:
         if cfg.max_idle_connections is not None:
             multi.setopt(pycurl.M_MAXCONNECTS, cfg.max_idle_connections)
 
-    def new_handle(self, new_socket: Callable[[int], None]) -> Handle:
+    def new_handle(self) -> Handle:
         """Make an easy handle with the engine's fixed options.
 
-        Args:
-            new_socket: Called with each socket libcurl makes for the handle.
+        Raises:
+            pycurl.error: libcurl rejected a fixed option.
         """
-        handle = Handle(pycurl.Curl(), new_socket)
-        self._apply_static(handle)
+        handle = Handle(pycurl.Curl(), HeaderStore(native()))
+        try:
+            self._apply_static(handle)
+        except BaseException:
+            handle.close()
+            raise
         return handle
 
     def reset(self, handle: Handle) -> None:
@@ -253,6 +267,7 @@ class Options:
         for option, value in self.static:
             setopt(option, value)
         setopt(pycurl.SOCKOPTFUNCTION, handle.on_sockopt)
+        handle.headers.attach(handle.easy)
 
     @staticmethod
     def _static_options(cfg: CurlEngineConfig) -> list[tuple[int, Any]]:
@@ -271,7 +286,7 @@ class Options:
             (pycurl.MAXAGE_CONN, max(1, math.ceil(cfg.keep_alive_time))),
             (pycurl.DNS_CACHE_TIMEOUT, max(0, math.ceil(cfg.dns_cache_timeout))),
             (pycurl.HTTP_VERSION, http_version),
-            (pycurl.PIPEWAIT, 0 if cfg.http_version == "1.1" else 1),
+            (pycurl.PIPEWAIT, 0),  # per request: see Options.apply
             (pycurl.CONNECTTIMEOUT_MS, _ms(cfg.connect_timeout)),
             (pycurl.PROXY, ""),
             (pycurl.NOPROXY, ""),
@@ -354,7 +369,6 @@ class Options:
         unix_socket: str | None,
         resolve: list[str] | None,
         connect_timeout: float | None,
-        header_callback: Callable[[bytes], Any],
         write_callback: Callable[[bytes], Any],
         read_callback: Callable[[int], Any] | None,
         guard: bool,
@@ -369,7 +383,6 @@ class Options:
             unix_socket: A Unix socket path to connect to instead, or ``None``.
             resolve: ``CURLOPT_RESOLVE`` entries (addresses looked up by the engine).
             connect_timeout: The connect timeout in seconds.
-            header_callback: Receives each header line.
             write_callback: Receives each piece of the body.
             read_callback: Supplies a streamed request body, ``None`` for a bytes body.
             guard: Keep libcurl from sending the request again on a new connection when
@@ -383,6 +396,13 @@ class Options:
         if handle.url != url_text:
             setopt(pycurl.URL, url_text)
             handle.url = url_text
+            # Wait for a connection being made only when it may multiplex: libcurl keeps
+            # a waiting transfer waiting until the other one ends when it turns out to be
+            # HTTP/1.1 (so concurrent streams on cleartext HTTP/1.1 took turns).
+            pipewait = self._pipewait_tls if url_text[4:5] == "s" else self._pipewait_plain
+            if pipewait is not handle.pipewait:
+                setopt(pycurl.PIPEWAIT, pipewait)
+                handle.pipewait = pipewait
         method = request.method
         body = request.body
         has_body = False
@@ -419,7 +439,6 @@ class Options:
             setopt(pycurl.HTTPHEADER, _header_lines(request, has_body, self.config.server_name))
             handle.header_items = items
             handle.header_body = has_body
-        setopt(pycurl.HEADERFUNCTION, header_callback)
         setopt(pycurl.WRITEFUNCTION, write_callback)
         if connect_timeout != handle.connect_timeout:
             setopt(pycurl.CONNECTTIMEOUT_MS, _ms(connect_timeout))

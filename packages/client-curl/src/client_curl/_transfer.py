@@ -1,12 +1,14 @@
 """One request in flight: what libcurl delivers, the waiting task, and the response body.
 
 The libcurl callbacks run on the driver thread; everything else on the event loop's
-thread. libcurl's header callback is ``list.append`` of the transfer's own list: a C
-function, so no Python frame runs per header line. The write callback is a few lines of
-Python: append the piece, count it, queue the transfer for the loop (once until the loop
-has seen it). The task parses the head once it sees the first piece of body, or the
-blank line that ends the head (the driver thread looks for that after each round of
-socket events, for transfers with no body yet). Backpressure: once
+thread. libcurl writes the header lines with the C library's ``fwrite`` into the
+handle's :class:`~client_curl._native.HeaderStore`, so nothing runs in Python per header
+line; the driver thread copies them into ``lines`` (a new list each time) when the first
+piece of body arrives, when the transfer ends, and, for a transfer with no body yet,
+when its periodic look finds more. The write callback is a few lines of Python: take the
+head on the first piece, append the piece, count it, queue the transfer for the loop
+(once until the loop has seen it). The task parses the head once it sees the first piece
+of body, or the blank line that ends the head. Backpressure: once
 ``response_buffer_size`` bytes of a streamed body wait unread, the write callback answers
 ``CURL_WRITEFUNC_PAUSE`` (libcurl keeps that piece and delivers it again when resumed);
 reading below half of it resumes the transfer. A streamed request body is pulled from its
@@ -50,6 +52,7 @@ _PAUSE_SEND: Final[int] = pycurl.PAUSE_SEND
 _PAUSE_CONT: Final[int] = pycurl.PAUSE_CONT
 _ABORTED_BY_CALLBACK: Final = 42  # CURLE_ABORTED_BY_CALLBACK: a refused socket
 _REQUEST_SIZE: Final = pycurl.REQUEST_SIZE
+_HEADER_SIZE: Final = pycurl.HEADER_SIZE
 _SIZE_UPLOAD: Final = pycurl.SIZE_UPLOAD_T
 _SIZE_DOWNLOAD: Final = pycurl.SIZE_DOWNLOAD_T
 _BLANK: Final = b"\r\n"
@@ -170,6 +173,7 @@ class Transfer(ResponseBody):
         "extensions",
         "handle",
         "head",
+        "header_bytes",
         "heard",
         "idle_since",
         "limit",
@@ -208,6 +212,7 @@ class Transfer(ResponseBody):
         self.lines: list[bytes] = []
         self.chunks: deque[bytes] = deque()
         self.scanned = self.heard = self.code = self.arrived = self.consumed = 0
+        self.header_bytes = 0
         self.window = high_water
         self.head: Head | None = None
         self.done = self.recv_paused = self.send_paused = self.notified = False
@@ -231,9 +236,12 @@ class Transfer(ResponseBody):
 
     def on_write(self, data: bytes) -> int | None:
         """``CURLOPT_WRITEFUNCTION``: a piece of the body arrived."""
-        if self.arrived - self.consumed >= self.window:
+        arrived = self.arrived
+        if not arrived:
+            self.load_head()  # the head is complete: the body began
+        elif arrived - self.consumed >= self.window:
             return self._full()
-        arrived = self.arrived + len(data)
+        arrived += len(data)
         limit = self.limit
         if limit is not None and arrived > limit:  # reading it all, with a limit
             self.error = ProtocolException(
@@ -253,6 +261,20 @@ class Transfer(ResponseBody):
             self.notified = True
             self.outbox.append(self)
         return _WRITEFUNC_PAUSE  # libcurl delivers this piece again once resumed
+
+    def load_head(self) -> bool:
+        """On the driver thread: copy the header lines written so far into ``lines``.
+
+        Returns:
+            Whether more arrived since the last copy.
+        """
+        store = self.handle.headers
+        size = store.size()
+        if size == self.header_bytes:
+            return False
+        self.header_bytes = size
+        self.lines = store.take(size).splitlines(True)
+        return True
 
     def on_read(self, size: int) -> bytes | int:
         """``CURLOPT_READFUNCTION``: libcurl wants up to ``size`` bytes of the body."""
@@ -356,7 +378,11 @@ class Transfer(ResponseBody):
         easy = self.handle.easy
         if easy.getinfo(_REQUEST_SIZE) <= 0:
             return None  # still connecting: the connect timeout applies
-        return len(self.lines) + int(easy.getinfo(_SIZE_DOWNLOAD)) + int(easy.getinfo(_SIZE_UPLOAD))
+        return (
+            int(easy.getinfo(_HEADER_SIZE))
+            + int(easy.getinfo(_SIZE_DOWNLOAD))
+            + int(easy.getinfo(_SIZE_UPLOAD))
+        )
 
     def _finish_body(self) -> None:
         head = self.head
