@@ -72,7 +72,8 @@ class CurlEngineConfig(HttpClientEngineConfig):
         force_proxy_tunneling: Tunnel plain ``http://`` requests through an HTTP proxy
             with ``CONNECT`` too, instead of forwarding them. Default ``False``.
         buffer_size: The most bytes libcurl reads from the network at once (libcurl's
-            ``CURLOPT_BUFFERSIZE``). Default 65536.
+            ``CURLOPT_BUFFERSIZE``; libcurl shares one such buffer among all transfers).
+            Default 262144.
         response_buffer_size: The most bytes of a streamed response body held in memory
             before the transfer is paused until the reader catches up. Default 1 MiB.
         curl_options: Extra libcurl options set on every transfer, as
@@ -92,7 +93,7 @@ class CurlEngineConfig(HttpClientEngineConfig):
     dns_cache_timeout: float = 60.0
     unix_socket: str | None = None
     force_proxy_tunneling: bool = False
-    buffer_size: int = 65536
+    buffer_size: int = 256 * 1024
     response_buffer_size: int = 1024 * 1024
     curl_options: Mapping[int, Any] = field(default_factory=dict)
 
