@@ -1,0 +1,106 @@
+"""The ctypes layer under the driver: libcurl's poll/wakeup, C-written header lines."""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+import pycurl
+import pytest
+
+from client_core import HttpClient
+from client_core.errors import HttpClientError
+from client_curl import Curl, _native
+from client_curl._native import HeaderStore, Native, NativeError, native
+from tests.servers.uvicorn_server import ServerInfo
+
+pytestmark = pytest.mark.anyio
+
+
+def test_the_pointers_found_are_pycurls_handles() -> None:
+    lib = native()
+    easy = pycurl.Curl()
+    private = ctypes.c_void_p()
+    code = lib._getinfo(
+        ctypes.c_void_p(lib.easy_pointer(easy)), ctypes.c_int(0x100015), ctypes.byref(private)
+    )
+    assert code == 0
+    assert private.value == id(easy)
+    easy.close()
+    assert lib.easy_pointer(easy) == 0  # pycurl clears it on close
+    multi = pycurl.CurlMulti()
+    assert lib.multi_pointer(multi) != 0
+    assert lib.wakeup(lib.multi_pointer(multi)) == 0
+    # The wake-up is remembered: the next poll returns at once instead of in 5 s.
+    ready = ctypes.c_int(-1)
+    assert lib.poll(lib.multi_pointer(multi), None, 0, 5000, ctypes.byref(ready)) == 0
+    multi.close()
+
+
+def test_a_header_store_collects_what_libcurl_writes_and_starts_over() -> None:
+    lib = native()
+    store = HeaderStore(lib)
+    libc = ctypes.CDLL(None)
+    file = store._file
+    assert store.size() == 0
+    assert store.take(0) == b""
+    libc.fwrite(b"HTTP/1.1 200 OK\r\nA: b\r\n\r\n", 1, 25, file)
+    size = store.size()
+    assert store.take(size).splitlines(True) == [b"HTTP/1.1 200 OK\r\n", b"A: b\r\n", b"\r\n"]
+    store.rewind()
+    assert store.size() == 0
+    libc.fwrite(b"HTTP/2 204 \r\n\r\n", 1, 15, file)
+    assert store.take(store.size()) == b"HTTP/2 204 \r\n\r\n"
+    store.close()
+    store.close()  # idempotent
+
+
+def test_a_failed_check_refuses_the_engine_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: Native) -> None:
+        raise NativeError("pycurl's Curl object does not hold its handle where expected")
+
+    monkeypatch.setattr(Native, "__init__", broken)
+    native.cache_clear()
+    try:
+        with pytest.raises(HttpClientError, match="cannot run here: pycurl's Curl object"):
+            Curl()
+    finally:
+        monkeypatch.undo()
+        native.cache_clear()
+    Curl().close()  # checked again, and fine
+
+
+def test_a_different_libcurl_in_the_process_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pycurl, "version", "PycURL/0 libcurl/0.0.1 OpenSSL/0")
+    with pytest.raises(NativeError, match=r"is not pycurl's \(libcurl/0\.0\.1\)"):
+        Native()
+
+
+@pytest.mark.network
+async def test_header_stores_live_as_long_as_their_handles(
+    http_server: ServerInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[Any] = []
+    closed: list[Any] = []
+    real_init, real_close = HeaderStore.__init__, HeaderStore.close
+
+    def init(self: HeaderStore, lib: Native) -> None:
+        real_init(self, lib)
+        opened.append(self)
+
+    def close(self: HeaderStore) -> None:
+        if self._file.value:
+            closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(HeaderStore, "__init__", init)
+    monkeypatch.setattr(HeaderStore, "close", close)
+    async with HttpClient(Curl) as client:
+        for _ in range(50):
+            assert (await client.get(http_server.url("/echo"))).status.value == 200
+        assert len(opened) <= 3  # one per handle, reused: not one per request
+    assert len(closed) == len(opened)
+
+
+def test_the_module_names_what_it_needs() -> None:
+    assert "open_memstream" in (_native.__doc__ or "")
