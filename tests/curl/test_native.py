@@ -5,13 +5,16 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
+import anyio
 import pycurl
 import pytest
 
 from client_core import HttpClient
-from client_core.errors import HttpClientError
+from client_core.errors import HttpClientError, ProtocolException
 from client_curl import Curl, _native
-from client_curl._native import HeaderStore, Native, NativeError, native
+from client_curl._native import BodyStream, HeaderStore, Native, NativeError, native
+from tests.servers.app import pattern_bytes
+from tests.servers.hostile import HostileServer
 from tests.servers.uvicorn_server import ServerInfo
 
 pytestmark = pytest.mark.anyio
@@ -104,3 +107,26 @@ async def test_header_stores_live_as_long_as_their_handles(
 
 def test_the_module_names_what_it_needs() -> None:
     assert "open_memstream" in (_native.__doc__ or "")
+
+
+@pytest.mark.network
+async def test_bodies_read_whole_are_written_in_c_and_their_streams_closed(
+    http_server: ServerInfo, hostile: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[BodyStream] = []
+    real_init = BodyStream.__init__
+
+    def init(self: BodyStream, lib: Native) -> None:
+        real_init(self, lib)
+        opened.append(self)
+
+    monkeypatch.setattr(BodyStream, "__init__", init)
+    async with HttpClient(Curl) as client:
+        body = await (await client.get(http_server.url("/stream-bytes/3000000"))).body()
+        assert body == pattern_bytes(3_000_000)
+        with pytest.raises(ProtocolException):
+            await client.get(hostile.url("/truncated"))
+        with anyio.move_on_after(0.2):
+            await client.get(hostile.url("/stall-body"))
+    assert opened
+    assert all(not stream._file.value for stream in opened)  # every one closed

@@ -45,7 +45,7 @@ import pycurl
 
 from client_core.errors import HttpClientError
 from client_curl._loop import Backend, Notice, make_backend
-from client_curl._native import native
+from client_curl._native import BodyStream, native
 
 if TYPE_CHECKING:
     from client_curl._options import Handle
@@ -206,9 +206,13 @@ class Driver:
         """Set the pause state of ``transfer`` (``PAUSE_CONT`` resumes both directions)."""
         self._command(_PAUSE, transfer, bitmask)
 
-    def sink(self, transfer: Transfer, write: Callable[[bytes], Any]) -> None:
-        """Send the rest of the body of ``transfer`` to ``write`` (a C function)."""
-        self._command(_SINK, transfer, write)
+    def sink(self, transfer: Transfer) -> None:
+        """Have libcurl write the rest of the body of ``transfer`` in C, into a stream.
+
+        The stream's content is added to ``transfer.chunks`` before the transfer is
+        marked done.
+        """
+        self._command(_SINK, transfer)
 
     def deliver(self) -> None:
         """On the loop's thread: wake the tasks of the transfers the thread handed over."""
@@ -303,14 +307,7 @@ class Driver:
                 elif op == _PAUSE:
                     self._pause(transfer, arg)
                 elif op == _SINK:
-                    easy = transfer.handle.easy
-                    chunks = transfer.chunks
-                    if active.get(easy) is transfer:
-                        # What arrived before goes first, so the sink holds the whole
-                        # rest in one buffer (its reader waits meanwhile).
-                        while chunks:
-                            arg(chunks.popleft())
-                        easy.setopt(pycurl.WRITEFUNCTION, arg)
+                    self._sink(transfer)
                 else:
                     self._stop()
                     return
@@ -329,6 +326,13 @@ class Driver:
             self._sleeping = False
             if ready.value:
                 self._acted = True
+
+    def _sink(self, transfer: Transfer) -> None:
+        easy = transfer.handle.easy
+        if transfer.stream is None and self.active.get(easy) is transfer:
+            stream = BodyStream(native())
+            transfer.stream = stream
+            stream.attach(easy)
 
     def _timeout(self) -> int:
         """Milliseconds to sleep at most: the watchdog's and the head look's next turn.
@@ -437,6 +441,10 @@ class Driver:
                 multi.remove_handle(easy)
                 if transfer is not None:
                     # _end(transfer, 0, ""), inlined for the common case
+                    stream = transfer.stream
+                    if stream is not None:  # the body written in C: before "done"
+                        transfer.stream = None
+                        transfer.chunks.append(stream.read())
                     transfer.done = True
                     handle = transfer.handle
                     transfer.load_head()  # the rest of the head, or trailers
@@ -464,6 +472,10 @@ class Driver:
         """The transfer left the multi handle: record how, free its handle, hand it over."""
         transfer.code = code
         transfer.message = message
+        stream = transfer.stream
+        if stream is not None:  # ended early: its body is not wanted
+            transfer.stream = None
+            stream.close()
         transfer.done = True
         handle = transfer.handle
         with contextlib.suppress(Exception):  # a closed handle has no head to read

@@ -35,7 +35,7 @@ from typing import Final
 
 import pycurl
 
-__all__ = ["HeaderStore", "Native", "NativeError", "native"]
+__all__ = ["BodyStream", "HeaderStore", "MemoryStream", "Native", "NativeError", "native"]
 
 _CURLINFO_PRIVATE: Final = 0x100000 + 21  # CURLINFO_STRING + 21
 _SEEK_SET: Final = 0
@@ -168,8 +168,8 @@ class Native:
             raise NativeError(f"libcurl refused option {option}: code {code}")
 
 
-class HeaderStore:
-    """Where libcurl's ``fwrite`` puts a handle's header lines: an ``open_memstream``.
+class MemoryStream:
+    """An ``open_memstream`` that libcurl's ``fwrite`` writes into, without Python.
 
     Args:
         lib: The bound functions.
@@ -192,14 +192,8 @@ class HeaderStore:
         self._fseek: Callable[[], int] = functools.partial(lib.fseek, self._file, 0, _SEEK_SET)
         self._string_at = ctypes.string_at
 
-    def attach(self, easy: pycurl.Curl) -> None:
-        """Have ``easy`` write its header lines here (again after a reset)."""
-        lib = self._lib
-        lib.set_pointer(easy, pycurl.HEADERFUNCTION, lib.fwrite)
-        lib.set_pointer(easy, pycurl.WRITEHEADER, self._file)
-
     def size(self) -> int:
-        """How many bytes of header lines arrived since the last :meth:`rewind` (flushes)."""
+        """How many bytes were written since the last :meth:`rewind` (flushes first)."""
         self._fflush()
         return self._size.value
 
@@ -212,12 +206,46 @@ class HeaderStore:
         self._fseek()
 
     def close(self) -> None:
-        """Close the stream and free its buffer (the handle must be closed first)."""
+        """Close the stream and free its buffer (nothing may write to it any more)."""
         file, self._file = self._file, ctypes.c_void_p()
         if file.value:
             self._lib.fclose(file)
             self._lib.free(self._buffer)
             self._buffer = ctypes.c_void_p()
+
+
+class HeaderStore(MemoryStream):
+    """Where a handle's header lines go, reused from transfer to transfer."""
+
+    __slots__ = ()
+
+    def attach(self, easy: pycurl.Curl) -> None:
+        """Have ``easy`` write its header lines here (again after a reset)."""
+        lib = self._lib
+        lib.set_pointer(easy, pycurl.HEADERFUNCTION, lib.fwrite)
+        lib.set_pointer(easy, pycurl.WRITEHEADER, self._file)
+
+
+class BodyStream(MemoryStream):
+    """Where the rest of one response body goes when it is read whole.
+
+    Setting the write callback through pycurl again (as every request does) points
+    libcurl back at pycurl's own callback and data, so the handle needs no reset.
+    """
+
+    __slots__ = ()
+
+    def attach(self, easy: pycurl.Curl) -> None:
+        """Have ``easy`` write the rest of its body here."""
+        lib = self._lib
+        lib.set_pointer(easy, pycurl.WRITEFUNCTION, lib.fwrite)
+        lib.set_pointer(easy, pycurl.WRITEDATA, self._file)
+
+    def read(self) -> bytes:
+        """Everything written, then close the stream."""
+        data = self.take(self.size())
+        self.close()
+        return data
 
 
 @functools.cache

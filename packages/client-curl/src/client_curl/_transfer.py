@@ -24,7 +24,6 @@ The transfer is itself the :class:`~client_core.engine.ResponseBody` of its resp
 from __future__ import annotations
 
 import contextlib
-import io
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any, Final
@@ -41,6 +40,7 @@ from client_curl._head import Head, HeadError, HeadParser, parse_fields
 if TYPE_CHECKING:
     from client_curl._loop import Backend
     from client_curl._multi import Driver
+    from client_curl._native import BodyStream
     from client_curl._options import Handle
 
 __all__ = ["Transfer", "Upload"]
@@ -188,6 +188,7 @@ class Transfer(ResponseBody):
         "scanned",
         "send_paused",
         "socket_timeout",
+        "stream",
         "upload",
         "waiter",
         "window",
@@ -215,6 +216,7 @@ class Transfer(ResponseBody):
         self.header_bytes = 0
         self.window = high_water
         self.head: Head | None = None
+        self.stream: BodyStream | None = None  # the body written in C (read whole)
         self.done = self.recv_paused = self.send_paused = self.notified = False
         self.outbox = driver.outbox
         self.error: BaseException | None = None
@@ -457,17 +459,14 @@ class Transfer(ResponseBody):
         Raises:
             ProtocolException: The body exceeds ``limit`` or is truncated.
         """
-        sink: io.BytesIO | None = None
         if not self.done:
             self.window = _UNLIMITED
             if limit is None:
-                # The rest goes straight into a BytesIO: its ``write`` becomes the write
-                # callback, a C function, so no Python frame runs per 16 KiB piece, and
-                # ``getvalue`` hands its buffer over without a copy. Pieces that arrive
-                # before the driver thread swaps the callback stay in ``chunks``.
-                sink = io.BytesIO()
-                self.handle.dirty = True  # the reset on release drops the sink
-                self.driver.sink(self, sink.write)
+                # The rest is written by the C library into a stream, with no call into
+                # Python per 16 KiB piece (each would take the GIL from this thread);
+                # the driver adds it to ``chunks`` at the end. Pieces that arrive before
+                # the driver thread swaps the callback are in ``chunks`` already.
+                self.driver.sink(self)
             else:
                 self.limit = limit
             if self.recv_paused:
@@ -491,13 +490,7 @@ class Transfer(ResponseBody):
             self.error = None
             self.code = 0
             raise error
-        if sink is not None:
-            data = sink.getvalue()
-            if chunks:
-                chunks.append(data)
-                data = b"".join(chunks)
-                chunks.clear()
-        elif len(chunks) == 1:
+        if len(chunks) == 1:
             data = chunks.popleft()
         else:
             data = b"".join(chunks)
