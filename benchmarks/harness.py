@@ -8,7 +8,10 @@ within each repetition, and reports medians and ratios. Usage::
         [--output benchmarks/RESULTS.md]
 
 The numbers are requests per second (higher is better) and client CPU time per request
-(the harness process; nginx runs in its own process).
+(the measuring process; nginx runs in its own process). Each measurement runs in a fresh
+Python process (``--same-process`` runs them all in this one): what one client leaves
+behind (its heap, the allocator's thresholds, threads, the collector's generations)
+otherwise weighs on the clients measured after it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import os
 import platform
 import shutil
@@ -256,6 +260,44 @@ async def measure(base: str, client_name: str, workload: Workload, seconds: floa
 def run_one(
     base: str, client_name: str, workload: Workload, backend: str, seconds: float
 ) -> Sample:
+    """Measure one client on one workload, in a fresh process unless ``ISOLATE`` is off."""
+    if not ISOLATE:
+        return run_here(base, client_name, workload, backend, seconds)
+    job = {
+        "base": base,
+        "client": client_name,
+        "workload": WORKLOADS.index(workload),
+        "backend": backend,
+        "seconds": seconds,
+    }
+    # The same script (harness.py, or curl_bench.py that adds its clients) measures it.
+    out = subprocess.run(
+        [sys.executable, sys.argv[0], "--child", json.dumps(job)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"measuring {client_name} failed:\n{out.stderr}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return Sample(result["rps"], result["cpu_us"])
+
+
+ISOLATE = True
+
+
+def run_child(job_text: str) -> None:
+    """``--child``: measure one job given as JSON and print the sample as JSON."""
+    job = json.loads(job_text)
+    sample = run_here(
+        job["base"], job["client"], WORKLOADS[job["workload"]], job["backend"], job["seconds"]
+    )
+    print(json.dumps({"rps": sample.rps, "cpu_us": sample.cpu_us}))
+
+
+def run_here(
+    base: str, client_name: str, workload: Workload, backend: str, seconds: float
+) -> Sample:
     if client_name == "aiohttp":
         return asyncio.run(measure(base, client_name, workload, seconds))
     return anyio.run(measure, base, client_name, workload, seconds, backend=backend)
@@ -287,7 +329,16 @@ def main() -> None:
     parser.add_argument("--workloads", default="", help="comma-separated indexes (default all)")
     parser.add_argument("--output", default="")
     parser.add_argument("--quick", action="store_true", help="--repeat 2 --seconds 0.4")
+    parser.add_argument(
+        "--same-process", action="store_true", help="measure in this process, not a fresh one each"
+    )
+    parser.add_argument("--child", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        run_child(args.child)
+        return
+    global ISOLATE
+    ISOLATE = not args.same_process
     if args.quick:
         args.repeat, args.seconds = 2, 0.4
     clients = [c for c in args.clients.split(",") if c]
@@ -346,8 +397,9 @@ def render(
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
         f"{platform.python_version()}, {platform.platform()}.",
         f"Server: nginx 1 worker on loopback. Headroom: {headroom}.",
-        f"Median of {args.repeat} interleaved repetitions of {args.seconds:g} s each. "
-        "`req/s`: higher is better; `us/req`: client CPU per request. `cio` is "
+        f"Median of {args.repeat} interleaved repetitions of {args.seconds:g} s each, "
+        + ("all in one process. " if args.same_process else "each in a fresh process. ")
+        + "`req/s`: higher is better; `us/req`: client CPU per request. `cio` is "
         "`HttpClient(CIO)`; `cio-engine` is the engine alone. The profile, and where the "
         "difference goes, are in `benchmarks/README.md`.",
         "",

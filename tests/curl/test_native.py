@@ -130,3 +130,26 @@ async def test_bodies_read_whole_are_written_in_c_and_their_streams_closed(
             await client.get(hostile.url("/stall-body"))
     assert opened
     assert all(not stream._file.value for stream in opened)  # every one closed
+
+
+@pytest.mark.network
+async def test_a_large_head_does_not_stay_in_a_reused_handle(
+    hostile: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    renewed: list[HeaderStore] = []
+    real_renew = HeaderStore.renew
+
+    def renew(self: HeaderStore, easy: pycurl.Curl) -> None:
+        renewed.append(self)
+        real_renew(self, easy)
+
+    monkeypatch.setattr(HeaderStore, "renew", renew)
+    async with HttpClient(Curl) as client:
+        response = await client.get(hostile.url("/big-head"))
+        assert len(response.headers["X-A"]) == len(response.headers["X-B"]) == 60_000
+        assert len(renewed) == 1  # a new, small buffer for the next transfer
+        for _ in range(3):  # the same handle, writing into the new buffer
+            response = await client.get(hostile.url("/ok"))
+            assert await response.body() == b"ok"
+            assert "X-A" not in response.headers
+        assert len(renewed) == 1

@@ -8,8 +8,10 @@ It runs an asyncio loop in a thread. Each request's path picks a behaviour:
 - ``/truncated``: ``Content-Length: 100`` then 10 bytes and close;
 - ``/truncated-chunked``: a chunked body cut in the middle;
 - ``/oversized-headers``: a 200 KiB header;
+- ``/big-head``: two 60 KB header lines (large, within libcurl's limits);
 - ``/stall``: reads the request, never answers;
 - ``/stall-body``: sends the head and part of the body, then nothing;
+- ``/head-then-stall``: sends a head announcing 100 bytes, then nothing;
 - ``/close-after``: a keep-alive ``200``, then closes the connection shortly after;
 - ``/second-fails``: the second request on a connection is closed without an answer;
 - ``/http10``: an HTTP/1.0 response whose body runs until close;
@@ -188,6 +190,14 @@ class HostileServer:
             return False
         elif path == "/oversized-headers":
             write(b"HTTP/1.1 200 OK\r\nX-Big: " + b"x" * 200_000 + b"\r\nContent-Length: 0\r\n\r\n")
+        elif path == "/big-head":  # large, yet within libcurl's limits (100 KB a line)
+            write(
+                b"HTTP/1.1 200 OK\r\nX-A: "
+                + b"a" * 60_000
+                + b"\r\nX-B: "
+                + b"b" * 60_000
+                + b"\r\nContent-Length: 2\r\n\r\nok"
+            )
         elif path == "/stall":
             await _until_eof(reader)
             return False

@@ -56,6 +56,7 @@ __all__ = ["Driver"]
 _WATCH_MIN_INTERVAL: Final = 0.01
 _HEAD_SCAN_INTERVAL: Final = 0.004  # how often heads with no body yet are looked for
 _FEW_HEADING: Final = 8  # ... or after every round, when no more are waiting for a body
+_LARGE_HEAD: Final = 64 * 1024  # a head store that grew past this starts over, small
 _LONG_WAIT_MS: Final = 60_000  # a sleep with nothing due (wake-ups end it)
 _BLANK: Final = b"\r\n"
 _MAX_FREE: Final = 256  # idle easy handles kept for reuse
@@ -448,7 +449,10 @@ class Driver:
                     transfer.done = True
                     handle = transfer.handle
                     transfer.load_head()  # the rest of the head, or trailers
-                    handle.headers.rewind()
+                    if transfer.header_bytes > _LARGE_HEAD:
+                        handle.headers.renew(easy)
+                    else:
+                        handle.headers.rewind()
                     self._heading.discard(transfer)
                     self._heading_new.discard(transfer)
                     if self._watched:
@@ -480,7 +484,10 @@ class Driver:
         handle = transfer.handle
         with contextlib.suppress(Exception):  # a closed handle has no head to read
             transfer.load_head()
-            handle.headers.rewind()
+            if transfer.header_bytes > _LARGE_HEAD:
+                handle.headers.renew(handle.easy)
+            else:
+                handle.headers.rewind()
         self._heading.discard(transfer)
         self._heading_new.discard(transfer)
         if self._watched:

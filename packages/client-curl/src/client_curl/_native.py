@@ -225,6 +225,33 @@ class HeaderStore(MemoryStream):
         lib.set_pointer(easy, pycurl.HEADERFUNCTION, lib.fwrite)
         lib.set_pointer(easy, pycurl.WRITEHEADER, self._file)
 
+    def renew(self, easy: pycurl.Curl) -> None:
+        """Start over with a new, small buffer (after an unusually large head).
+
+        The buffer only grows; a handle kept for reuse should not keep a large one.
+        ``easy`` must not be in a transfer.
+
+        Raises:
+            MemoryError: The new stream could not be opened.
+        """
+        lib = self._lib
+        buffer, size = ctypes.c_void_p(), ctypes.c_size_t()
+        file = lib.open_memstream(ctypes.byref(buffer), ctypes.byref(size))
+        if not file:  # keep the large one: still valid, still attached
+            raise MemoryError("open_memstream failed")
+        old = (self._buffer, self._size, self._file, self._fflush, self._fseek)
+        self._buffer, self._size, self._file = buffer, size, ctypes.c_void_p(file)
+        self._fflush = functools.partial(lib.fflush, self._file)
+        self._fseek = functools.partial(lib.fseek, self._file, 0, _SEEK_SET)
+        try:
+            self.attach(easy)
+        except BaseException:
+            self.close()  # the new one; the handle still writes to the old one
+            self._buffer, self._size, self._file, self._fflush, self._fseek = old
+            raise
+        lib.fclose(old[2])
+        lib.free(old[0])
+
 
 class BodyStream(MemoryStream):
     """Where the rest of one response body goes when it is read whole.
