@@ -45,7 +45,7 @@ import pycurl
 
 from client_core.errors import HttpClientError
 from client_curl._loop import Backend, Notice, make_backend
-from client_curl._native import BodyStream, native
+from client_curl._native import BodyStream, NativeError, native
 
 if TYPE_CHECKING:
     from client_curl._options import Handle
@@ -331,9 +331,24 @@ class Driver:
     def _sink(self, transfer: Transfer) -> None:
         easy = transfer.handle.easy
         if transfer.stream is None and self.active.get(easy) is transfer:
-            stream = BodyStream(native())
+            # What arrived before goes first, so the whole body ends up in one buffer
+            # (its reader waits for the end meanwhile and takes nothing from chunks).
+            # Out of memory: the body goes on through the write callback.
+            chunks = transfer.chunks
+            try:
+                stream = BodyStream(native())
+            except MemoryError:
+                return
+            try:
+                for piece in chunks:
+                    stream.write(piece)
+                stream.attach(easy)
+            except (MemoryError, NativeError):
+                easy.setopt(pycurl.WRITEFUNCTION, transfer.on_write)  # pycurl's data too
+                stream.close()
+                return
+            chunks.clear()
             transfer.stream = stream
-            stream.attach(easy)
 
     def _timeout(self) -> int:
         """Milliseconds to sleep at most: the watchdog's and the head look's next turn.

@@ -123,6 +123,9 @@ class Native:
         self.free.argtypes = (ctypes.c_void_p,)
         self.free.restype = None
         self.fwrite = ctypes.c_void_p(ctypes.cast(libc.fwrite, ctypes.c_void_p).value)
+        self.write = libc.fwrite
+        self.write.argtypes = (ctypes.c_char_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p)
+        self.write.restype = ctypes.c_size_t
         self._check_layout()
 
     def _check_layout(self) -> None:
@@ -267,6 +270,15 @@ class BodyStream(MemoryStream):
         lib = self._lib
         lib.set_pointer(easy, pycurl.WRITEFUNCTION, lib.fwrite)
         lib.set_pointer(easy, pycurl.WRITEDATA, self._file)
+
+    def write(self, data: bytes) -> None:
+        """Add ``data`` (what arrived before libcurl was pointed here).
+
+        Raises:
+            MemoryError: The stream could not grow.
+        """
+        if self._lib.write(data, 1, len(data), self._file) != len(data):
+            raise MemoryError("the in-memory stream could not grow")
 
     def read(self) -> bytes:
         """Everything written, then close the stream."""
