@@ -153,3 +153,19 @@ async def test_a_large_head_does_not_stay_in_a_reused_handle(
             assert await response.body() == b"ok"
             assert "X-A" not in response.headers
         assert len(renewed) == 1
+
+
+@pytest.mark.network
+async def test_a_failing_poll_fails_requests_instead_of_spinning(
+    hostile: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_poll(*args: object) -> int:
+        return 4  # CURLM_INTERNAL_ERROR: returned at once, every time
+
+    monkeypatch.setattr(native(), "poll", failing_poll)
+    async with HttpClient(Curl) as client:
+        with anyio.fail_after(5), pytest.raises(HttpClientError) as info:
+            await client.get(hostile.url("/stall"))
+        assert "curl_multi_poll failed with CURLMcode 4" in str(info.value)
+        with pytest.raises(HttpClientError, match="driver thread failed"):
+            await client.get(hostile.url("/ok"))

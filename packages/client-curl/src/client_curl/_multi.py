@@ -323,7 +323,9 @@ class Driver:
             if commands:
                 self._sleeping = False
                 continue
-            poll(pointer, None, 0, self._timeout(), ready_ref)  # releases the GIL
+            code = poll(pointer, None, 0, self._timeout(), ready_ref)  # releases the GIL
+            if code:  # it returns at once from now on: fail rather than spin
+                raise RuntimeError(f"curl_multi_poll failed with CURLMcode {code}")
             self._sleeping = False
             if ready.value:
                 self._acted = True

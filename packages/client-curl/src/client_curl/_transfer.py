@@ -174,7 +174,6 @@ class Transfer(ResponseBody):
         "handle",
         "head",
         "header_bytes",
-        "heard",
         "idle_since",
         "limit",
         "lines",
@@ -212,7 +211,7 @@ class Transfer(ResponseBody):
         self.request = request
         self.lines: list[bytes] = []
         self.chunks: deque[bytes] = deque()
-        self.scanned = self.heard = self.code = self.arrived = self.consumed = 0
+        self.scanned = self.code = self.arrived = self.consumed = 0
         self.header_bytes = 0
         self.window = high_water
         self.head: Head | None = None
