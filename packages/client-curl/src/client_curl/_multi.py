@@ -452,26 +452,35 @@ class Driver:
         active = self.active
         free = self._free
         outbox = self.outbox
+        heading = self._heading
+        heading_new = self._heading_new
         while True:
             queued, ok, failed = multi.info_read()
             for easy in ok:
                 transfer = active.pop(easy, None)
                 multi.remove_handle(easy)
                 if transfer is not None:
-                    # _end(transfer, 0, ""), inlined for the common case
+                    # _end(transfer, 0, ""), inlined for the common case. Everything the
+                    # reader takes (body, head, trailers) is in place before "done".
                     stream = transfer.stream
-                    if stream is not None:  # the body written in C: before "done"
+                    if stream is not None:  # the body written in C
                         transfer.stream = None
                         transfer.chunks.append(stream.read())
-                    transfer.done = True
                     handle = transfer.handle
-                    transfer.load_head()  # the rest of the head, or trailers
-                    if transfer.header_bytes > _LARGE_HEAD:
-                        handle.headers.renew(easy)
+                    store = handle.headers
+                    size = store.size()
+                    if size != transfer.header_bytes:  # the rest of the head, or trailers
+                        transfer.header_bytes = size
+                        transfer.lines = store.take(size).splitlines(True)
+                    transfer.done = True
+                    if size > _LARGE_HEAD:
+                        store.renew(easy)
                     else:
-                        handle.headers.rewind()
-                    self._heading.discard(transfer)
-                    self._heading_new.discard(transfer)
+                        store.rewind()
+                    if heading:
+                        heading.discard(transfer)
+                    if heading_new:
+                        heading_new.discard(transfer)
                     if self._watched:
                         self._watched.discard(transfer)
                     if handle.dirty or len(free) >= _MAX_FREE:
@@ -497,7 +506,6 @@ class Driver:
         if stream is not None:  # ended early: its body is not wanted
             transfer.stream = None
             stream.close()
-        transfer.done = True
         handle = transfer.handle
         with contextlib.suppress(Exception):  # a closed handle has no head to read
             transfer.load_head()
@@ -505,6 +513,7 @@ class Driver:
                 handle.headers.renew(handle.easy)
             else:
                 handle.headers.rewind()
+        transfer.done = True
         self._heading.discard(transfer)
         self._heading_new.discard(transfer)
         if self._watched:
