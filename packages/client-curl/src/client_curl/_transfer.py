@@ -13,7 +13,9 @@ of body, or the blank line that ends the head. Backpressure: once
 ``CURL_WRITEFUNC_PAUSE`` (libcurl keeps that piece and delivers it again when resumed);
 reading below half of it resumes the transfer. A streamed request body is pulled from its
 async iterator by whichever task waits on the transfer, when the read callback has paused
-for want of data.
+for want of data. A body read whole (``read_all``) is written by ``fwrite`` into a
+:class:`~client_curl._native.BodyStream` from the moment the driver swaps it in; the
+driver adds what it holds to ``chunks`` when the transfer ends.
 
 Each counter has one writer: ``arrived`` (body bytes taken in) the driver thread,
 ``consumed`` (bytes handed to the reader) the loop's thread.
