@@ -2,7 +2,8 @@
 
 libcurl writes every header line as raw bytes, CRLF included, into the handle's header
 store, and the driver splits them into lines: interim ``1xx`` heads, the final head, and
-after the body the trailers of a chunked response. ``CONNECT`` responses of a proxy are suppressed (``SUPPRESS_CONNECT_HEADERS``).
+after the body the trailers of a chunked response. ``CONNECT`` responses of a proxy are
+suppressed (``SUPPRESS_CONNECT_HEADERS``).
 """
 
 from __future__ import annotations
