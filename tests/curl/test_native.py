@@ -169,3 +169,18 @@ async def test_a_failing_poll_fails_requests_instead_of_spinning(
         assert "curl_multi_poll failed with CURLMcode 4" in str(info.value)
         with pytest.raises(HttpClientError, match="driver thread failed"):
             await client.get(hostile.url("/ok"))
+
+
+def test_without_proc_the_bundled_libcurl_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    real_open = builtins.open
+
+    def no_proc(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(path) == "/proc/self/maps":
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
+
+    with_proc = _native._loaded_libcurl()
+    monkeypatch.setattr(builtins, "open", no_proc)
+    assert _native._loaded_libcurl() == with_proc  # the wheel's copy, next to pycurl

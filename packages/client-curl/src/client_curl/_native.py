@@ -25,6 +25,7 @@ sleeps, through ``ctypes.CDLL`` (it releases the GIL).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -47,7 +48,12 @@ class NativeError(RuntimeError):
 
 
 def _loaded_libcurl() -> str | None:
-    """The path of the libcurl shared object loaded into this process (pycurl's)."""
+    """The path of the libcurl shared object loaded into this process (pycurl's).
+
+    Linux lists it in ``/proc/self/maps``; elsewhere the copy a pycurl wheel bundles is
+    looked for next to the package, then the system's. Whichever is found is checked
+    against pycurl's version before use.
+    """
     try:
         with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
             for line in maps:
@@ -56,6 +62,12 @@ def _loaded_libcurl() -> str | None:
                     return path
     except OSError:
         pass
+    package = os.path.dirname(os.path.abspath(getattr(pycurl, "__file__", "") or "."))
+    for folder in (package + ".libs", os.path.join(package, ".dylibs")):
+        with contextlib.suppress(OSError):
+            for name in sorted(os.listdir(folder)):
+                if name.startswith("libcurl"):
+                    return os.path.join(folder, name)
     return ctypes.util.find_library("curl")
 
 
