@@ -6,9 +6,10 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 
+import anyio
 import pytest
 
-from client_core import HttpStatusCode
+from client_core import HttpClient, HttpStatusCode
 from tests.conformance.conftest import EngineUnderTest
 from tests.servers.app import pattern_bytes
 from tests.servers.hostile import HostileServer
@@ -148,6 +149,32 @@ async def test_drip(engine_factory: EngineUnderTest, http_server: ServerInfo) ->
             pieces.append(chunk)
     assert b"".join(pieces) == b"*" * 15
     assert len(pieces) >= 2
+
+
+async def test_concurrent_streams_get_their_heads_before_any_body(
+    engine_factory: EngineUnderTest, hostile: HostileServer
+) -> None:
+    # Each server sends a head and then nothing: every stream must see its head while the
+    # others are open on their own connections (none waits for another to end).
+    count = 3
+    heads: list[str] = []
+    all_in, done = anyio.Event(), anyio.Event()
+
+    async def one(client: HttpClient) -> None:
+        async with client.stream("GET", hostile.url("/head-then-stall")) as response:
+            heads.append(response.headers["X-Head"])
+            if len(heads) == count:
+                all_in.set()
+            await done.wait()
+
+    async with engine_factory.client() as client, anyio.create_task_group() as group:
+        for _ in range(count):
+            group.start_soon(one, client)
+        with anyio.fail_after(2):
+            await all_in.wait()
+        assert await hostile.wait_active(lambda n: n == count) == count
+        done.set()
+    assert heads == ["only"] * count
 
 
 @pytest.mark.parametrize("code", [200, 201, 204, 304, 404, 418, 500, 599])

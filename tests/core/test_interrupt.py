@@ -152,26 +152,24 @@ async def test_streamed_bodies_keep_a_cancel_scope() -> None:
     await engine.aclose()
 
 
+async def _times_out_without_an_interrupt(engine: StallEngine) -> None:
+    async with HttpClient(engine) as client:
+        with pytest.raises(HttpRequestTimeoutException):
+            await client.get("http://example.test/stall", timeout=0.1)
+    assert engine.seen == [None]  # the scope ended the engine's wait
+    await engine.aclose()
+
+
 async def test_engines_without_the_capability_never_see_an_interrupt() -> None:
     class Plain(StallEngine):
         capabilities: ClassVar[frozenset[EngineCapability]] = frozenset()
 
-    engine = Plain()
-    async with HttpClient(engine) as client:
-        with pytest.raises(HttpRequestTimeoutException):
-            await client.get("http://example.test/stall", timeout=0.1)
-    assert engine.seen == [None]
-    await engine.aclose()
+    await _times_out_without_an_interrupt(Plain())
 
 
 @pytest.mark.parametrize("anyio_backend", ["asyncio"])
 async def test_asyncio_sends_never_carry_an_interrupt() -> None:
-    engine = StallEngine()
-    async with HttpClient(engine) as client:
-        with pytest.raises(HttpRequestTimeoutException):
-            await client.get("http://example.test/stall", timeout=0.1)
-    assert engine.seen == [None]
-    await engine.aclose()
+    await _times_out_without_an_interrupt(StallEngine())
 
 
 def test_an_interrupt_runs_a_late_callback_at_once_and_fires_once() -> None:

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -308,16 +308,28 @@ async def test_each_engine_runs_one_driver_thread_until_closed(http_server: Serv
     assert len(driver_threads()) == before
 
 
-async def test_close_while_a_task_waits_wakes_it(hostile: HostileServer) -> None:
-    engine = Curl()
-    c = HttpClient(engine)
-    errors: list[BaseException] = []
+def _stalled_call(
+    c: HttpClient,
+    hostile: HostileServer,
+    expected: type[BaseException],
+    errors: list[BaseException],
+) -> Callable[[], Awaitable[None]]:
+    """A GET the server never answers; the ``expected`` error it ends with goes to ``errors``."""
 
     async def call() -> None:
         try:
             await c.get(hostile.url("/stall"))
-        except ClientClosedException as exc:
+        except expected as exc:
             errors.append(exc)
+
+    return call
+
+
+async def test_close_while_a_task_waits_wakes_it(hostile: HostileServer) -> None:
+    engine = Curl()
+    c = HttpClient(engine)
+    errors: list[BaseException] = []
+    call = _stalled_call(c, hostile, ClientClosedException, errors)
 
     with anyio.fail_after(5):
         async with anyio.create_task_group() as group:
@@ -516,13 +528,8 @@ async def test_a_dead_driver_thread_fails_requests_instead_of_hanging(
 
     engine = Curl()
     c = HttpClient(engine)
-    errors: list[HttpClientError] = []
-
-    async def call() -> None:
-        try:
-            await c.get(hostile.url("/stall"))
-        except HttpClientError as exc:
-            errors.append(exc)
+    errors: list[BaseException] = []
+    call = _stalled_call(c, hostile, HttpClientError, errors)
 
     def boom(self: Driver, transfer: object, bitmask: int) -> None:
         raise RuntimeError("injected")

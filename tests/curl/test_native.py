@@ -105,10 +105,6 @@ async def test_header_stores_live_as_long_as_their_handles(
     assert len(closed) == len(opened)
 
 
-def test_the_module_names_what_it_needs() -> None:
-    assert "open_memstream" in (_native.__doc__ or "")
-
-
 @pytest.mark.network
 async def test_bodies_read_whole_are_written_in_c_and_their_streams_closed(
     http_server: ServerInfo, hostile: HostileServer, monkeypatch: pytest.MonkeyPatch
@@ -184,3 +180,18 @@ def test_without_proc_the_bundled_libcurl_is_found(monkeypatch: pytest.MonkeyPat
     with_proc = _native._loaded_libcurl()
     monkeypatch.setattr(builtins, "open", no_proc)
     assert _native._loaded_libcurl() == with_proc  # the wheel's copy, next to pycurl
+
+
+def test_a_libcurl_without_poll_is_refused_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_getattr = ctypes.CDLL.__getattr__
+
+    def no_poll(self: ctypes.CDLL, name: str) -> Any:
+        if name == "curl_multi_poll":
+            raise AttributeError(name)
+        return real_getattr(self, name)
+
+    monkeypatch.setattr(ctypes.CDLL, "__getattr__", no_poll)
+    with pytest.raises(NativeError, match="curl_multi_poll"):
+        Native()

@@ -153,7 +153,15 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
                 if self._closed:
                     self.check_open(request)
         free = self._free
-        handle = free.pop() if free else options.new_handle()
+        if free:
+            handle = free.pop()
+        else:
+            try:
+                handle = options.new_handle()
+            except (pycurl.error, MemoryError, NativeError) as exc:
+                raise HttpClientError(
+                    f"{request.method} {url.redacted()}: libcurl could not make a handle: {exc}"
+                ) from None
         transfer = Transfer(
             driver,
             backend,

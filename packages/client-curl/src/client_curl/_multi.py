@@ -76,6 +76,11 @@ def _after_fork_in_child() -> None:
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
+
+def _no_wakeup(pointer: int) -> int:
+    return 0
+
+
 # Commands from the loop's thread to the driver thread.
 _START: Final = 0
 _ABORT: Final = 1
@@ -111,6 +116,7 @@ class Driver:
         self._thread: threading.Thread | None = None
         self._multi: pycurl.CurlMulti | None = None
         self._multi_pointer = 0  # its CURLM *, for curl_multi_poll and curl_multi_wakeup
+        self._wakeup: Callable[[int], int] = _no_wakeup
         self._notice: Notice | None = None
         # loop's thread -> driver thread
         self._commands: deque[tuple[int, Any, Any]] = deque()
@@ -173,7 +179,9 @@ class Driver:
             multi = pycurl.CurlMulti()
             self._setup_multi(multi)
             self._multi = multi
-            self._multi_pointer = native().multi_pointer(multi)
+            lib = native()
+            self._multi_pointer = lib.multi_pointer(multi)
+            self._wakeup = lib.wakeup
             thread = threading.Thread(target=self._run, name="client_curl driver", daemon=True)
             self._thread = thread
             _DRIVERS.add(self)
@@ -186,7 +194,7 @@ class Driver:
             self._sleeping = False
             pointer = self._multi_pointer
             if pointer:
-                native().wakeup(pointer)
+                self._wakeup(pointer)
 
     def start(self, transfer: Transfer) -> None:
         """Hand ``transfer`` (its options set) to the driver thread to run.
@@ -474,7 +482,7 @@ class Driver:
                         transfer.lines = store.take(size).splitlines(True)
                     transfer.done = True
                     if size > _LARGE_HEAD:
-                        store.renew(easy)
+                        self._renew(handle)
                     else:
                         store.rewind()
                     if heading:
@@ -510,7 +518,7 @@ class Driver:
         with contextlib.suppress(Exception):  # a closed handle has no head to read
             transfer.load_head()
             if transfer.header_bytes > _LARGE_HEAD:
-                handle.headers.renew(handle.easy)
+                self._renew(handle)
             else:
                 handle.headers.rewind()
         transfer.done = True
@@ -523,6 +531,15 @@ class Driver:
         if not transfer.notified:
             transfer.notified = True
             self.outbox.append(transfer)
+
+    @staticmethod
+    def _renew(handle: Handle) -> None:
+        """Give a handle's header store a small buffer again (the large one, if no memory)."""
+        store = handle.headers
+        try:
+            store.renew(handle.easy)
+        except (MemoryError, NativeError):  # the large one stays, still attached
+            store.rewind()
 
     def _abort(self, transfer: Transfer) -> None:
         easy = transfer.handle.easy

@@ -88,6 +88,17 @@ class Native:
             libc = ctypes.PyDLL(None)
         except OSError as exc:
             raise NativeError(f"cannot load {path}: {exc}") from None
+        try:
+            self._bind(path, blocking, holding, libc)
+        except AttributeError as exc:  # a function missing (libcurl < 7.68, no memstreams)
+            raise NativeError(
+                f"a function is missing from {path} or the C library: {exc}"
+            ) from None
+        self._check_layout()
+
+    def _bind(
+        self, path: str, blocking: ctypes.CDLL, holding: ctypes.PyDLL, libc: ctypes.PyDLL
+    ) -> None:
         version = holding.curl_version
         version.restype = ctypes.c_char_p
         found = (version() or b"").decode("ascii", "replace").split(" ", 1)[0]
@@ -138,7 +149,6 @@ class Native:
         self.write = libc.fwrite
         self.write.argtypes = (ctypes.c_char_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p)
         self.write.restype = ctypes.c_size_t
-        self._check_layout()
 
     def _check_layout(self) -> None:
         easy = pycurl.Curl()
