@@ -19,11 +19,15 @@ for dir in packages/*/; do
 done
 
 stamp="$VENV/.client-install-stamp"
-digest="$(cat scripts/requirements-dev.txt packages/*/pyproject.toml | sha256sum | cut -d' ' -f1)"
+# The C driver of client-curl is compiled by its build hook: a change to either reinstalls.
+digest="$(cat scripts/requirements-dev.txt packages/*/pyproject.toml packages/*/hatch_build.py \
+    packages/*/src/*/*.c 2>/dev/null | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$digest" ]; then
     exit 0
 fi
 echo "==> installing packages and dev tools into $VENV"
 "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$PY" -m pip install --quiet --disable-pip-version-check -r scripts/requirements-dev.txt "${packages[@]}"
+# The tests run both curl drivers: a dev install without the C one fails here, loudly.
+CLIENT_CURL_REQUIRE_CDRIVER=1 "$PY" -m pip install --quiet --disable-pip-version-check \
+    -r scripts/requirements-dev.txt "${packages[@]}"
 echo "$digest" > "$stamp"

@@ -28,10 +28,23 @@ from tests.servers.fixtures import (  # noqa: F401  (fixtures)
 )
 
 EXCLUDED = {"mock"}
+# Engines that can run on more than one driver run the suite on each: name -> the
+# variant's id and the environment that selects it.
+VARIANTS: dict[str, list[tuple[str, dict[str, str]]]] = {
+    "curl": [
+        ("curl", {"CLIENT_CURL_DRIVER": "c"}),
+        ("curl-pydriver", {"CLIENT_CURL_DRIVER": "python"}),
+    ],
+}
 
 
-def _engine_names() -> list[str]:
-    return [info.name for info in engines() if info.compatible and info.name not in EXCLUDED]
+def _engine_params() -> list[Any]:
+    params = []
+    for info in engines():
+        if info.compatible and info.name not in EXCLUDED:
+            for variant, environ in VARIANTS.get(info.name, [(info.name, {})]):
+                params.append(pytest.param((info.name, environ), id=variant))
+    return params
 
 
 @dataclass
@@ -64,9 +77,13 @@ class EngineUnderTest:
         return HttpClient(self.factory, setup)
 
 
-@pytest.fixture(params=_engine_names() or [None])
-def engine_factory(request: pytest.FixtureRequest, anyio_backend: str) -> EngineUnderTest:
-    name = request.param
-    if name is None:  # fail loudly: a conformance run with no engine proves nothing
+@pytest.fixture(params=_engine_params() or [None])
+def engine_factory(
+    request: pytest.FixtureRequest, anyio_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> EngineUnderTest:
+    if request.param is None:  # fail loudly: a conformance run with no engine proves nothing
         pytest.fail("no network engine is installed: run scripts/install.sh")
+    name, environ = request.param
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
     return EngineUnderTest(name, find_engine_factory(name))

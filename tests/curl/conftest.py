@@ -42,3 +42,14 @@ def h3_server(tls_files: TLSFiles) -> Iterator[H2Server]:
 
     with serve_hypercorn_quic(tls_files.cert_file, tls_files.key_file) as server:
         yield server
+
+
+@pytest.fixture(autouse=True, params=["c", "python"])
+def curl_driver(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every curl test runs on both drivers (``CurlEngineConfig.driver="auto"`` reads it).
+
+    The C driver is built by the dev install: where it is missing, its half fails.
+    """
+    driver: str = request.param
+    monkeypatch.setenv("CLIENT_CURL_DRIVER", driver)
+    return driver

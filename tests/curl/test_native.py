@@ -20,6 +20,13 @@ from tests.servers.uvicorn_server import ServerInfo
 pytestmark = pytest.mark.anyio
 
 
+@pytest.fixture(autouse=True)
+def curl_driver(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Header and body streams and the poll through ctypes are the Python driver's."""
+    monkeypatch.setenv("CLIENT_CURL_DRIVER", "python")
+    return "python"
+
+
 def test_the_pointers_found_are_pycurls_handles() -> None:
     lib = native()
     easy = pycurl.Curl()

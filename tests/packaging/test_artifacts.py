@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 import sys
 import tarfile
 import zipfile
@@ -31,6 +32,17 @@ from tests.packaging.conftest import (
 pytestmark = pytest.mark.slow
 
 CORE_PIN = SpecifierSet(">=0.1,<1")
+# Distributions with a compiled module (built for the interpreter building them): the
+# module's name in the wheel.
+COMPILED = {"client-curl": "client_curl/_cdriver."}
+
+
+def wheel_name_ok(dist: str, name: str) -> bool:
+    """Whether ``name`` is the wheel file name of ``dist``: pure, or for this platform."""
+    stem = f"{import_name(dist)}-{source_version(dist)}"
+    if dist in COMPILED:
+        return re.fullmatch(rf"{re.escape(stem)}-cp3\d+-cp3\d+-[a-z0-9_]+\.whl", name) is not None
+    return name == f"{stem}-py3-none-any.whl"
 
 
 def _dist_info(names: list[str]) -> str:
@@ -43,7 +55,7 @@ def test_wheel_contents(wheels: Wheels, dist: str) -> None:
     wheel = wheels[dist]
     package = import_name(dist)
     version = source_version(dist)
-    assert wheel.name == f"{package}-{version}-py3-none-any.whl"
+    assert wheel_name_ok(dist, wheel.name), wheel.name
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         info = _dist_info(names)
@@ -58,6 +70,12 @@ def test_wheel_contents(wheels: Wheels, dist: str) -> None:
     assert f"{package}/__init__.py" in names
     assert f"{package}/py.typed" in names
     assert f'__version__ = "{version}"' in version_file
+    compiled = [n for n in names if n.endswith((".so", ".pyd"))]
+    if dist in COMPILED:  # the C driver, built here; its source stays in the sdist
+        assert [n for n in compiled if n.startswith(COMPILED[dist])], names
+        assert not [n for n in names if n.endswith(".c")], names
+    else:
+        assert not compiled, names
 
     assert meta["Name"] == dist and meta["Version"] == version
     assert meta["Requires-Python"] == ">=3.11"
@@ -87,11 +105,12 @@ def test_make_dist_builds_a_wheel_and_an_sdist_per_distribution(tmp_path: Path) 
     out = tmp_path / "dist"
     env = {**os.environ, "DIST_DIR": str(out), "VENV": str(Path(sys.executable).parents[1])}
     _run([ROOT / "scripts" / "dist.sh"], what="scripts/dist.sh", cwd=ROOT, env=env, timeout=300)
-    expected = set()
+    built = {p.name for p in out.iterdir()}
+    assert len(built) == 2 * len(DISTS), built
     for dist in DISTS:
         stem = f"{import_name(dist)}-{source_version(dist)}"
-        expected |= {f"{stem}-py3-none-any.whl", f"{stem}.tar.gz"}
-    assert {p.name for p in out.iterdir()} == expected
+        assert f"{stem}.tar.gz" in built
+        assert [name for name in built if wheel_name_ok(dist, name)], (dist, built)
 
     for dist in DISTS:
         stem = f"{import_name(dist)}-{source_version(dist)}"
@@ -106,5 +125,10 @@ def test_make_dist_builds_a_wheel_and_an_sdist_per_distribution(tmp_path: Path) 
             f"src/{package}/py.typed",
         ):
             assert f"{stem}/{needed}" in members, f"{stem}.tar.gz lacks {needed}"
-        with zipfile.ZipFile(out / f"{stem}-py3-none-any.whl") as zf:
+        if dist in COMPILED:  # what building the C driver from the sdist needs, no binary
+            assert f"{stem}/hatch_build.py" in members
+            assert f"{stem}/src/{package}/_cdriver.c" in members
+            assert not [m for m in members if m.endswith(".so")], members
+        [wheel] = [name for name in built if wheel_name_ok(dist, name)]
+        with zipfile.ZipFile(out / wheel) as zf:
             assert f"{package}/py.typed" in zf.namelist()

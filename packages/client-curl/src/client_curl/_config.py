@@ -79,6 +79,11 @@ class CurlEngineConfig(HttpClientEngineConfig):
         curl_options: Extra libcurl options set on every transfer, as
             ``{pycurl.OPTION: value}``, applied last. For what this configuration does
             not cover; options the engine relies on (callbacks) must not be changed.
+        driver: What runs libcurl on the engine's thread: ``"auto"`` (default): the
+            driver written in C where this installation has it, else the one written in
+            Python; ``"c"``: the C one, or a ``ValueError``; ``"python"``: the one
+            written in Python. ``"auto"`` picks Python when ``curl_options`` holds a
+            Python callback (only that driver can call one).
     """
 
     request_timeout: float | None = 15.0
@@ -96,6 +101,7 @@ class CurlEngineConfig(HttpClientEngineConfig):
     buffer_size: int = 256 * 1024
     response_buffer_size: int = 1024 * 1024
     curl_options: Mapping[int, Any] = field(default_factory=dict)
+    driver: Literal["auto", "c", "python"] = "auto"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -126,6 +132,8 @@ class CurlEngineConfig(HttpClientEngineConfig):
         _check_count("max_concurrent_streams", self.max_concurrent_streams, 1)
         _check_count("buffer_size", self.buffer_size, 1024)
         _check_count("response_buffer_size", self.response_buffer_size, 1)
+        if self.driver not in ("auto", "c", "python"):
+            raise ValueError(f'driver must be "auto", "c" or "python", got {self.driver!r}')
         if not isinstance(self.curl_options, Mapping):
             raise ValueError(
                 f"curl_options must be a mapping of libcurl options to values, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import ClassVar, Final
 
@@ -22,6 +23,7 @@ from client_core.errors import (
     ProtocolException,
 )
 from client_core.http import Headers, HttpStatusCode, Url
+from client_curl._cmulti import NativeDriver, available
 from client_curl._config import CurlEngineConfig
 from client_curl._errors import connect_timeout_error
 from client_curl._head import HeadParser
@@ -37,6 +39,36 @@ _IDEMPOTENT: Final = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRAC
 _BLANK: Final = b"\r\n"
 _MAX_IDLE_HANDLES: Final = 256  # as the driver's own bound
 _LIBCURL_FEATURES: Final[int] = pycurl.version_info()[4]
+
+
+def _use_c_driver(cfg: CurlEngineConfig) -> bool:
+    """Whether the engine runs the driver written in C (see ``CurlEngineConfig.driver``).
+
+    Raises:
+        ValueError: ``driver="c"`` where it was not built, or with Python callbacks in
+            ``curl_options`` (which only the driver written in Python can call).
+    """
+    callbacks = [option for option, value in cfg.curl_options.items() if callable(value)]
+    choice: str = cfg.driver
+    if choice == "auto":
+        choice = os.environ.get("CLIENT_CURL_DRIVER") or "auto"
+        if choice not in ("auto", "c", "python"):
+            raise ValueError(f'CLIENT_CURL_DRIVER must be "auto", "c" or "python", got {choice!r}')
+    if choice == "python":
+        return False
+    if choice == "c":
+        if not available():
+            raise ValueError(
+                'driver="c": this installation of client-curl was built without its C '
+                "driver (no C compiler at install time)"
+            )
+        if callbacks:
+            raise ValueError(
+                f'driver="c" cannot call Python callbacks set in curl_options '
+                f"(options {callbacks}); use the driver written in Python"
+            )
+        return True
+    return available() and not callbacks
 
 
 class Curl(HttpClientEngine[CurlEngineConfig]):
@@ -72,7 +104,8 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
         super().__init__(config)
         cfg = self.config
         cfg.validate()
-        self._options = Options(cfg)
+        c_driver = _use_c_driver(cfg)
+        self._options = Options(cfg, c_driver)
         try:  # every option set on every handle: let libcurl judge them once, now
             self._options.new_handle().close()
         except pycurl.error as exc:
@@ -80,9 +113,10 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
         except NativeError as exc:
             raise HttpClientError(f"the curl engine cannot run here: {exc}") from None
         self._free: list[Handle] = []
-        self._driver = Driver(
+        self._driver = (NativeDriver if c_driver else Driver)(
             self._options.setup_multi, self._release, self._free, self._release_all
         )
+        self._c_driver = c_driver
         self._resolver = Resolver(cfg.thread_count, cfg.dns_cache_timeout)
         self._released = False
         self._high_water = cfg.response_buffer_size
@@ -173,6 +207,7 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
             socket_timeout,
         )
         upload = transfer.upload
+        python_callbacks = not self._c_driver
         try:
             options.apply(
                 handle,
@@ -182,8 +217,8 @@ class Curl(HttpClientEngine[CurlEngineConfig]):
                 unix_socket,
                 resolve,
                 connect_timeout,
-                transfer.on_write,
-                None if upload is None else transfer.on_read,
+                transfer.on_write if python_callbacks else None,
+                None if upload is None or not python_callbacks else transfer.on_read,
                 request.method not in _IDEMPOTENT,
             )
             if upload is not None:

@@ -19,7 +19,7 @@ from typing import Any, Final, Protocol
 
 from client_core.errors import HttpClientError
 
-__all__ = ["AsyncioBackend", "Backend", "Notice", "TrioBackend", "Waitable"]
+__all__ = ["AsyncioBackend", "Backend", "Notice", "TrioBackend", "TrioNoticeBackend", "Waitable"]
 
 _UNKNOWN: Final = object()
 
@@ -69,11 +69,20 @@ class Notice:
     keep the GIL where the C library allows it (``holds_gil``).
     """
 
-    __slots__ = ("_buffer", "_notify_r", "_notify_w", "holds_gil", "notify", "notify_fd")
+    __slots__ = (
+        "_buffer",
+        "_notify_r",
+        "_notify_w",
+        "holds_gil",
+        "notify",
+        "notify_fd",
+        "write_fd",
+    )
 
     def __init__(self) -> None:
         self._notify_r, self._notify_w = _pipe()
         self.notify_fd = self._notify_r
+        self.write_fd = self._notify_w
         self._buffer = ctypes.create_string_buffer(4096)
         self.holds_gil = _LIBC is not None
         if _LIBC is not None:
@@ -142,14 +151,18 @@ class AsyncioBackend(Backend):
     """
 
     def __init__(
-        self, loop: asyncio.AbstractEventLoop, notice: Notice, deliver: Callable[[], None]
+        self,
+        loop: asyncio.AbstractEventLoop,
+        notice: Notice,
+        deliver: Callable[[], None],
+        reads_notice: bool = False,
     ) -> None:
         self.loop = loop
         self.thread = threading.get_ident()
         self.create_future = loop.create_future
         self.notice: Notice | None = None
         self.deliver = deliver
-        if notice.holds_gil:
+        if notice.holds_gil or reads_notice:
             self.notice = notice
             loop.add_reader(notice.notify_fd, self._noticed)
             self.post = notice.notify  # type: ignore[method-assign]
@@ -199,6 +212,7 @@ class TrioBackend(Backend):
 
         self.lowlevel = trio.lowlevel
         self.token = trio.lowlevel.current_trio_token()
+        self.deliver = deliver
         self.post = functools.partial(self.token.run_sync_soon, deliver)  # type: ignore[method-assign]
 
     def current(self) -> bool:
@@ -224,12 +238,56 @@ class TrioBackend(Backend):
             self.lowlevel.reschedule(task)
 
 
-def make_backend(notice: Notice, deliver: Callable[[], None]) -> Backend:
+class TrioNoticeBackend(TrioBackend):
+    """trio, for a driver thread that writes to the notice pipe (the C driver).
+
+    A system task waits for the pipe to be readable, then runs the delivery.
+    """
+
+    def __init__(self, notice: Notice, deliver: Callable[[], None]) -> None:
+        super().__init__(deliver)
+        import trio
+
+        self.notice: Notice | None = notice
+        self.scope = trio.CancelScope()
+        self.lowlevel.spawn_system_task(self._read, name="client_curl notices")
+
+    async def _read(self) -> None:
+        import trio
+
+        notice = self.notice
+        if notice is None:
+            return
+        wait_readable = self.lowlevel.wait_readable
+        fd = notice.notify_fd
+        deliver = self.deliver
+        with self.scope:
+            while self.notice is not None:
+                try:
+                    await wait_readable(fd)
+                except (trio.ClosedResourceError, OSError):
+                    return
+                notice.take_notice()
+                deliver()
+
+    def close(self) -> None:
+        notice, self.notice = self.notice, None
+        self.scope.cancel()
+        if notice is not None:
+            # The pipe is closed next: take it out of trio's hands first.
+            with contextlib.suppress(Exception):
+                self.lowlevel.notify_closing(notice.notify_fd)
+
+
+def make_backend(
+    notice: Notice, deliver: Callable[[], None], reads_notice: bool = False
+) -> Backend:
     """The backend of the event loop running in this thread.
 
     Args:
         notice: The driver's notice pipe.
         deliver: What the driver thread has run on the loop when transfers changed.
+        reads_notice: The driver thread only writes to the notice pipe (on trio too).
 
     Raises:
         HttpClientError: No asyncio or trio loop is running.
@@ -239,8 +297,10 @@ def make_backend(notice: Notice, deliver: Callable[[], None]) -> Backend:
     except RuntimeError:
         loop = None
     if loop is not None:
-        return AsyncioBackend(loop, notice, deliver)
+        return AsyncioBackend(loop, notice, deliver, reads_notice)
     try:
+        if reads_notice:
+            return TrioNoticeBackend(notice, deliver)
         return TrioBackend(deliver)
     except (ImportError, RuntimeError):
         raise HttpClientError(

@@ -171,7 +171,7 @@ class Driver:
             )
         if self._notice is None:
             self._notice = Notice()
-        backend = make_backend(self._notice, self.deliver)
+        backend = make_backend(self._notice, self.deliver, self.reads_notice)
         old, self.backend = self.backend, backend
         if old is not None:
             old.close()
@@ -182,11 +182,19 @@ class Driver:
             lib = native()
             self._multi_pointer = lib.multi_pointer(multi)
             self._wakeup = lib.wakeup
+            self._prepare()
             thread = threading.Thread(target=self._run, name="client_curl driver", daemon=True)
             self._thread = thread
             _DRIVERS.add(self)
             thread.start()
         return backend
+
+    # Whether the loop reads the notice pipe on trio too (the C driver's thread has no
+    # GIL to call trio's run_sync_soon with).
+    reads_notice = False
+
+    def _prepare(self) -> None:
+        """Just before the thread starts (the multi handle is made)."""
 
     def _command(self, op: int, transfer: Any, arg: Any = None) -> None:
         self._commands.append((op, transfer, arg))
@@ -222,6 +230,22 @@ class Driver:
         marked done.
         """
         self._command(_SINK, transfer)
+
+    def read_whole(self, transfer: Transfer, limit: int | None) -> None:
+        """The task reads the rest of the body at once (``limit``: fail past it)."""
+        if limit is None:
+            self.sink(transfer)
+
+    def held(self, transfer: Transfer) -> tuple[bool, int]:
+        """Whether receiving is paused, and the body bytes held in memory (for tests)."""
+        return transfer.recv_paused, sum(map(len, transfer.chunks))
+
+    def in_flight(self) -> int:
+        """How many transfers are in the multi handle now (for tests)."""
+        return len(self.active)
+
+    def pull(self, transfer: Transfer) -> None:
+        """Move body bytes that arrived into ``transfer.chunks`` (they are there already)."""
 
     def deliver(self) -> None:
         """On the loop's thread: wake the tasks of the transfers the thread handed over."""
@@ -476,6 +500,7 @@ class Driver:
                         transfer.chunks.append(stream.read())
                     handle = transfer.handle
                     store = handle.headers
+                    assert store is not None
                     size = store.size()
                     if size != transfer.header_bytes:  # the rest of the head, or trailers
                         transfer.header_bytes = size
@@ -519,7 +544,7 @@ class Driver:
             transfer.load_head()
             if transfer.header_bytes > _LARGE_HEAD:
                 self._renew(handle)
-            else:
+            elif handle.headers is not None:
                 handle.headers.rewind()
         transfer.done = True
         self._heading.discard(transfer)
@@ -536,6 +561,7 @@ class Driver:
     def _renew(handle: Handle) -> None:
         """Give a handle's header store a small buffer again (the large one, if no memory)."""
         store = handle.headers
+        assert store is not None
         try:
             store.renew(handle.easy)
         except (MemoryError, NativeError):  # the large one stays, still attached

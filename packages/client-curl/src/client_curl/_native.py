@@ -36,7 +36,20 @@ from typing import Final
 
 import pycurl
 
-__all__ = ["BodyStream", "HeaderStore", "MemoryStream", "Native", "NativeError", "native"]
+try:
+    from client_curl import _cdriver as cdriver
+except ImportError:  # built without a C compiler: the driver written in Python runs
+    cdriver = None  # type: ignore[assignment]
+
+__all__ = [
+    "BodyStream",
+    "HeaderStore",
+    "MemoryStream",
+    "Native",
+    "NativeError",
+    "cdriver",
+    "native",
+]
 
 _CURLINFO_PRIVATE: Final = 0x100000 + 21  # CURLINFO_STRING + 21
 _SEEK_SET: Final = 0
@@ -146,6 +159,22 @@ class Native:
         self.free.argtypes = (ctypes.c_void_p,)
         self.free.restype = None
         self.fwrite = ctypes.c_void_p(ctypes.cast(libc.fwrite, ctypes.c_void_p).value)
+        # For client_curl._cdriver, which calls libcurl through these pointers.
+        self.driver_functions: tuple[int, ...] = tuple(
+            ctypes.cast(getattr(holding, name), ctypes.c_void_p).value or 0
+            for name in (
+                "curl_multi_perform",
+                "curl_multi_poll",
+                "curl_multi_wakeup",
+                "curl_multi_add_handle",
+                "curl_multi_remove_handle",
+                "curl_multi_info_read",
+                "curl_easy_pause",
+                "curl_easy_getinfo",
+                "curl_easy_setopt",
+            )
+        )
+        self.setopt_pointer = self.driver_functions[-1]
         self.write = libc.fwrite
         self.write.argtypes = (ctypes.c_char_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_void_p)
         self.write.restype = ctypes.c_size_t

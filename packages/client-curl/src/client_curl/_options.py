@@ -21,7 +21,7 @@ from client_core.engine import HttpRequestData, ProxyConfig, proxy_from_environm
 from client_core.errors import InvalidUrlException
 from client_core.http import Url
 from client_curl._config import CurlEngineConfig
-from client_curl._native import HeaderStore, native
+from client_curl._native import HeaderStore, cdriver, native
 from client_curl._resolver import needs_lookup
 
 __all__ = ["Handle", "Options", "Route", "proxy_url", "url_text"]
@@ -143,7 +143,10 @@ class Handle:
         guarded: The pre-request callback of a non-idempotent request is set.
         pipewait: ``CURLOPT_PIPEWAIT`` is set (the URL's connection may multiplex).
         sent_once: The request was sent (or is about to be) on a connection.
-        headers: Where libcurl writes the header lines (no callback into Python).
+        headers: Where libcurl writes the header lines (no callback into Python), with
+            the driver written in Python; ``None`` with the C driver.
+        slot: The C driver's state for this handle (its callbacks' data), ``0`` with the
+            driver written in Python.
         dirty: Options were set that only a reset clears (reset before reuse).
     """
 
@@ -160,12 +163,14 @@ class Handle:
         "proxy",
         "resolve",
         "sent_once",
+        "slot",
         "url",
     )
 
-    def __init__(self, easy: pycurl.Curl, headers: HeaderStore) -> None:
+    def __init__(self, easy: pycurl.Curl, headers: HeaderStore | None, slot: int = 0) -> None:
         self.easy = easy
         self.headers = headers
+        self.slot = slot
         self.sent_once = False
         self.url: str | None = None
         self.method: str | None = _GET
@@ -195,9 +200,13 @@ class Handle:
         return _SOCKOPT_OK
 
     def close(self) -> None:
-        """Close the easy handle, then its header store."""
+        """Close the easy handle, then its header store or C driver state."""
         self.easy.close()
-        self.headers.close()
+        if self.headers is not None:
+            self.headers.close()
+        slot, self.slot = self.slot, 0
+        if slot and cdriver is not None:
+            cdriver.slot_free(slot)
 
     def forget(self) -> None:
         """Forget what was set (after ``easy.reset()``)."""
@@ -220,8 +229,9 @@ class Options:
         config: The engine configuration (validated).
     """
 
-    def __init__(self, config: CurlEngineConfig) -> None:
+    def __init__(self, config: CurlEngineConfig, c_driver: bool = False) -> None:
         self.config = config
+        self.c_driver = c_driver
         self.static = self._static_options(config)
         self._routes: dict[str, Route] = {}
         self._proxies: dict[tuple[str, str], ProxyConfig | None] = {}
@@ -248,7 +258,18 @@ class Options:
         Raises:
             pycurl.error: libcurl rejected a fixed option.
         """
-        handle = Handle(pycurl.Curl(), HeaderStore(native()))
+        if self.c_driver:
+            easy = pycurl.Curl()
+            lib = native()
+            try:
+                assert cdriver is not None
+                slot = cdriver.slot_new(lib.setopt_pointer, lib.easy_pointer(easy))
+                handle = Handle(easy, None, slot)
+            except BaseException:
+                easy.close()
+                raise
+        else:
+            handle = Handle(pycurl.Curl(), HeaderStore(native()))
         try:
             self._apply_static(handle)
         except BaseException:
@@ -266,8 +287,12 @@ class Options:
         setopt = handle.easy.setopt
         for option, value in self.static:
             setopt(option, value)
-        setopt(pycurl.SOCKOPTFUNCTION, handle.on_sockopt)
-        handle.headers.attach(handle.easy)
+        if handle.slot and cdriver is not None:
+            cdriver.slot_attach(native().setopt_pointer, handle.slot)
+        else:
+            assert handle.headers is not None
+            setopt(pycurl.SOCKOPTFUNCTION, handle.on_sockopt)
+            handle.headers.attach(handle.easy)
 
     @staticmethod
     def _static_options(cfg: CurlEngineConfig) -> list[tuple[int, Any]]:
@@ -369,7 +394,7 @@ class Options:
         unix_socket: str | None,
         resolve: list[str] | None,
         connect_timeout: float | None,
-        write_callback: Callable[[bytes], Any],
+        write_callback: Callable[[bytes], Any] | None,
         read_callback: Callable[[int], Any] | None,
         guard: bool,
     ) -> None:
@@ -383,10 +408,12 @@ class Options:
             unix_socket: A Unix socket path to connect to instead, or ``None``.
             resolve: ``CURLOPT_RESOLVE`` entries (addresses looked up by the engine).
             connect_timeout: The connect timeout in seconds.
-            write_callback: Receives each piece of the body.
-            read_callback: Supplies a streamed request body, ``None`` for a bytes body.
+            write_callback: Receives each piece of the body (``None``: the C driver's).
+            read_callback: Supplies a streamed request body (``None``: a bytes body, or
+                the C driver's).
             guard: Keep libcurl from sending the request again on a new connection when
-                a reused one dies (for a non-idempotent request).
+                a reused one dies (for a non-idempotent request). The C driver reads it
+                from ``handle.guarded``.
 
         Raises:
             pycurl.error: libcurl rejected a value.
@@ -428,7 +455,8 @@ class Options:
         else:
             has_body = True
             setopt(pycurl.UPLOAD, 1)
-            setopt(pycurl.READFUNCTION, read_callback)
+            if read_callback is not None:
+                setopt(pycurl.READFUNCTION, read_callback)
             length = request.content_length
             setopt(pycurl.INFILESIZE_LARGE, -1 if length is None else length)
             setopt(pycurl.CUSTOMREQUEST, method)
@@ -439,7 +467,8 @@ class Options:
             setopt(pycurl.HTTPHEADER, _header_lines(request, has_body, self.config.server_name))
             handle.header_items = items
             handle.header_body = has_body
-        setopt(pycurl.WRITEFUNCTION, write_callback)
+        if write_callback is not None:
+            setopt(pycurl.WRITEFUNCTION, write_callback)
         if connect_timeout != handle.connect_timeout:
             setopt(pycurl.CONNECTTIMEOUT_MS, _ms(connect_timeout))
             handle.connect_timeout = connect_timeout
@@ -450,7 +479,9 @@ class Options:
             setopt(pycurl.RESOLVE, resolve)
             handle.resolve = resolve
         handle.sent_once = False
-        if guard:
+        if handle.slot:
+            handle.guarded = guard  # the C driver's callbacks are set once
+        elif guard:
             if not handle.guarded:
                 setopt(pycurl.PREREQFUNCTION, handle.on_prereq)
                 handle.guarded = True

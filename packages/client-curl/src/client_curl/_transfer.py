@@ -93,6 +93,13 @@ class Upload:
         self.offset = end
         return chunk[offset:end]
 
+    def take(self) -> bytes:
+        """What is left of the current piece (for the C driver, which copies it)."""
+        chunk, offset = self.chunk, self.offset
+        self.chunk = b""
+        self.offset = 0
+        return chunk[offset:] if offset else chunk
+
     async def aclose(self) -> None:
         """Close the iterator when it was not read to the end.
 
@@ -247,9 +254,7 @@ class Transfer(ResponseBody):
         arrived += len(data)
         limit = self.limit
         if limit is not None and arrived > limit:  # reading it all, with a limit
-            self.error = ProtocolException(
-                f"{self._what()}: the response body exceeds the limit of {limit} bytes"
-            )
+            self.error = self.limit_error()
             return 0  # abort
         self.arrived = arrived
         self.chunks.append(data)
@@ -272,6 +277,7 @@ class Transfer(ResponseBody):
             Whether more arrived since the last copy.
         """
         store = self.handle.headers
+        assert store is not None  # the driver written in Python (its handles have one)
         size = store.size()
         if size == self.header_bytes:
             return False
@@ -363,6 +369,12 @@ class Transfer(ResponseBody):
         request = self.request
         return socket_timeout_error(request.method, request.url.redacted(), self.socket_timeout)
 
+    def limit_error(self) -> BaseException:
+        """The error for a body past the limit of ``read_all``."""
+        return ProtocolException(
+            f"{self._what()}: the response body exceeds the limit of {self.limit} bytes"
+        )
+
     def closed_error(self) -> BaseException:
         """The error for a transfer ended by the engine's shutdown."""
         return ClientClosedException(f"{self._what()}: the curl engine was closed")
@@ -441,7 +453,9 @@ class Transfer(ResponseBody):
                     raise error
                 self._finish_body()
                 raise StopAsyncIteration
-            await self.wait()
+            self.driver.pull(self)  # the C driver holds them until asked
+            if not chunks:
+                await self.wait()
         chunk = chunks.popleft()
         consumed = self.consumed = self.consumed + len(chunk)
         if self.recv_paused and self.arrived - consumed <= self.window // 2:
@@ -462,14 +476,13 @@ class Transfer(ResponseBody):
         """
         if not self.done:
             self.window = _UNLIMITED
-            if limit is None:
-                # The rest is written by the C library into a stream, with no call into
-                # Python per 16 KiB piece (each would take the GIL from this thread);
-                # the driver adds it to ``chunks`` at the end. Pieces that arrive before
-                # the driver thread swaps the callback are in ``chunks`` already.
-                self.driver.sink(self)
-            else:
-                self.limit = limit
+            self.limit = limit
+            # With no limit, the driver written in Python has the C library write the
+            # rest into a stream, with no call into Python per 16 KiB piece (each would
+            # take the GIL from this thread); it adds that to ``chunks`` at the end.
+            # Pieces that arrive before the driver thread swaps the callback are in
+            # ``chunks`` already. The C driver keeps the body in C until the end.
+            self.driver.read_whole(self, limit)
             if self.recv_paused:
                 self.resume()
             try:

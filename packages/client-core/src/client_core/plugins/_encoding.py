@@ -41,6 +41,10 @@ COMPRESS_ORDER: Final = 5
 
 PIECE: Final = 64 * 1024
 """The most decoded bytes produced at a time."""
+WIRE_PIECE: Final = 16 * 1024
+"""The most encoded bytes decoded at a time: the ratio limit counts what was fed so far,
+so a large piece from the engine is fed in slices (the limit does not depend on how the
+engine cuts the body)."""
 RATIO_FLOOR: Final = 1024 * 1024
 """The ratio limit applies once a body decoded to more than this many bytes."""
 ZSTD_MAX_WINDOW: Final = 8 * 1024 * 1024
@@ -244,6 +248,7 @@ class DecodingBody(ResponseBody):
         "_max_size",
         "_out",
         "_pending",
+        "_rest",
         "_what",
         "_wire",
     )
@@ -264,6 +269,7 @@ class DecodingBody(ResponseBody):
         self._max_ratio = max_ratio
         self._decoder: _Decoder | None = None
         self._pending: Iterator[bytes] | None = None
+        self._rest: memoryview | None = None  # what is left of a large encoded piece
         self._wire = 0
         self._out = 0
         self._eof = False
@@ -358,18 +364,26 @@ class DecodingBody(ResponseBody):
                 self._pending = None
             if self._done:
                 raise StopAsyncIteration
-            if self._eof:
-                self._done = True
-                if self._decoder is not None:
-                    self._pending = self._decoder.finish()
-                continue
-            try:
-                chunk = await self._inner.__anext__()
-            except StopAsyncIteration:
-                self._eof = True
-                continue
-            if not chunk:
-                continue
+            rest = self._rest
+            if rest is not None:
+                chunk = bytes(rest[:WIRE_PIECE])
+                self._rest = rest[WIRE_PIECE:] if len(rest) > WIRE_PIECE else None
+            else:
+                if self._eof:
+                    self._done = True
+                    if self._decoder is not None:
+                        self._pending = self._decoder.finish()
+                    continue
+                try:
+                    chunk = await self._inner.__anext__()
+                except StopAsyncIteration:
+                    self._eof = True
+                    continue
+                if not chunk:
+                    continue
+                if len(chunk) > WIRE_PIECE:
+                    self._rest = memoryview(chunk)[WIRE_PIECE:]
+                    chunk = chunk[:WIRE_PIECE]
             decoder = self._decoder
             if decoder is None:
                 decoder = self._decoder = self._make_decoder()
@@ -380,6 +394,7 @@ class DecodingBody(ResponseBody):
         """Close the encoded body. Idempotent."""
         self._done = True
         self._pending = None
+        self._rest = None
         await self._inner.aclose()
 
 
