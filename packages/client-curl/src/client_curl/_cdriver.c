@@ -720,9 +720,9 @@ static void notify(Driver *driver) {
     }
 }
 
-static void end_all(Driver *driver, int ended) {
+static void end_all(Driver *driver, int ended, int result) {
     while (driver->active) {
-        finish(driver, driver->active, 0, ended);
+        finish(driver, driver->active, result, ended);
     }
 }
 
@@ -736,7 +736,7 @@ static int drive(Driver *driver) {
         int stop = driver->stop;
         pthread_mutex_unlock(&driver->mutex);
         if (stop) {
-            end_all(driver, END_STOPPED);
+            end_all(driver, END_STOPPED, 0);
             notify(driver);
             return 0;
         }
@@ -773,7 +773,7 @@ static int drive(Driver *driver) {
         }
         pthread_mutex_unlock(&driver->mutex);
         if (code != 0) { /* it returns at once from now on: fail rather than spin */
-            end_all(driver, END_FAILED);
+            end_all(driver, END_FAILED, code); /* result: the CURLMcode */
             notify(driver);
             return code;
         }

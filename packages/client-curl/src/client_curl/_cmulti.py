@@ -70,6 +70,10 @@ if cdriver is not None:
     cdriver.set_adopt(default_allocators())
 
 
+def _failure(code: int) -> str:
+    return f"the curl engine's driver thread failed: curl_multi_poll returned CURLMcode {code}"
+
+
 class NativeDriver(Driver):
     """Runs one ``CurlMulti`` on a thread of its own, in C, for one event loop at a time.
 
@@ -90,9 +94,7 @@ class NativeDriver(Driver):
         assert cdriver is not None
         code = cdriver.run(self._driver)
         if code:  # every transfer in flight ended with END_FAILED, the loop notified
-            self.failure = (
-                f"the curl engine's driver thread failed: curl_multi_poll returned CURLMcode {code}"
-            )
+            self.failure = _failure(code)
 
     # -- the loop's side -----------------------------------------------------------------
 
@@ -230,10 +232,10 @@ class NativeDriver(Driver):
             if transfer.error is None:
                 transfer.error = transfer.closed_error()
             keep = False
-        elif ended == cdriver.END_FAILED:
-            transfer.error = HttpClientError(
-                self.failure or "the curl engine's driver thread failed"
-            )
+        elif ended == cdriver.END_FAILED:  # result: curl_multi_poll's code
+            if self.failure is None:  # the thread may not have recorded it yet
+                self.failure = _failure(result)
+            transfer.error = HttpClientError(self.failure)
             keep = False
         else:
             request = transfer.request

@@ -375,7 +375,7 @@ class Driver:
                 return
             try:
                 for piece in chunks:
-                    stream.write(piece)
+                    stream.write(piece if type(piece) is bytes else bytes(piece))
                 stream.attach(easy)
             except (MemoryError, NativeError):
                 easy.setopt(pycurl.WRITEFUNCTION, transfer.on_write)  # pycurl's data too

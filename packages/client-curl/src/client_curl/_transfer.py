@@ -59,6 +59,7 @@ _SIZE_UPLOAD: Final = pycurl.SIZE_UPLOAD_T
 _SIZE_DOWNLOAD: Final = pycurl.SIZE_DOWNLOAD_T
 _BLANK: Final = b"\r\n"
 _UNLIMITED: Final = 1 << 62
+_PIECE: Final = 64 * 1024  # the most a streamed reader gets at once
 
 
 class Upload:
@@ -219,7 +220,7 @@ class Transfer(ResponseBody):
         self.handle = handle
         self.request = request
         self.lines: list[bytes] = []
-        self.chunks: deque[bytes] = deque()
+        self.chunks: deque[bytes | memoryview] = deque()
         self.scanned = self.code = self.arrived = self.consumed = 0
         self.header_bytes = 0
         self.window = high_water
@@ -457,6 +458,12 @@ class Transfer(ResponseBody):
             if not chunks:
                 await self.wait()
         chunk = chunks.popleft()
+        if len(chunk) > _PIECE:  # the C driver hands over what is left at the end at once
+            view = chunk if type(chunk) is memoryview else memoryview(chunk)
+            chunks.appendleft(view[_PIECE:])
+            chunk = view[:_PIECE]
+        if type(chunk) is memoryview:
+            chunk = bytes(chunk)
         consumed = self.consumed = self.consumed + len(chunk)
         if self.recv_paused and self.arrived - consumed <= self.window // 2:
             self.resume()
@@ -506,6 +513,8 @@ class Transfer(ResponseBody):
             raise error
         if len(chunks) == 1:
             data = chunks.popleft()
+            if type(data) is memoryview:  # the rest of a piece a streamed reader began
+                data = bytes(data)
         else:
             data = b"".join(chunks)
             chunks.clear()

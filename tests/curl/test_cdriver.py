@@ -1,0 +1,189 @@
+"""What only the C driver (``client_curl._cdriver``) does; the rest of the curl tests run
+on it and on the driver written in Python alike."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import anyio
+import pycurl
+import pytest
+
+from client_core import HttpClient
+from client_core.errors import HttpClientError
+from client_curl import Curl, CurlEngineConfig
+from client_curl._cmulti import NativeDriver, available, default_allocators
+from client_curl._multi import Driver
+from client_curl._native import cdriver
+from tests.servers.app import pattern_bytes
+from tests.servers.hostile import HostileServer
+from tests.servers.uvicorn_server import ServerInfo
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def curl_driver(monkeypatch: pytest.MonkeyPatch) -> str:
+    """These tests are about the C driver: the default, with nothing set."""
+    monkeypatch.delenv("CLIENT_CURL_DRIVER", raising=False)
+    return "c"
+
+
+def test_the_c_driver_is_built_and_is_the_default() -> None:
+    # The dev install builds it (scripts/install.sh requires it): fail, not skip, without.
+    assert available()
+    assert isinstance(Curl()._driver, NativeDriver)
+    assert type(Curl(CurlEngineConfig(driver="python"))._driver) is Driver
+
+
+def test_choosing_the_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="driver must be"):
+        CurlEngineConfig(driver="fast")  # type: ignore[arg-type]
+    monkeypatch.setenv("CLIENT_CURL_DRIVER", "fast")
+    with pytest.raises(ValueError, match="CLIENT_CURL_DRIVER"):
+        Curl()
+    monkeypatch.setenv("CLIENT_CURL_DRIVER", "python")
+    assert type(Curl()._driver) is Driver
+    assert isinstance(Curl(CurlEngineConfig(driver="c"))._driver, NativeDriver)  # config wins
+    monkeypatch.delenv("CLIENT_CURL_DRIVER")
+
+    def debug(kind: int, data: bytes) -> None:
+        pass
+
+    # Python callbacks in curl_options: only the driver written in Python can call them.
+    options = {pycurl.DEBUGFUNCTION: debug}
+    assert type(Curl(CurlEngineConfig(curl_options=options))._driver) is Driver
+    with pytest.raises(ValueError, match="Python callbacks"):
+        Curl(CurlEngineConfig(driver="c", curl_options=options))
+
+
+@pytest.mark.network
+async def test_a_failing_poll_fails_requests_instead_of_spinning(hostile: HostileServer) -> None:
+    engine = Curl()
+    async with HttpClient(engine) as client:
+        errors: list[BaseException] = []
+
+        async def call() -> None:
+            try:
+                await client.get(hostile.url("/stall"))
+            except HttpClientError as exc:
+                errors.append(exc)
+
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as group:
+                group.start_soon(call)
+                assert await hostile.wait_active(lambda n: n > 0) > 0
+                driver = engine._driver
+                assert isinstance(driver, NativeDriver)
+                cdriver.inject_poll_failure(driver._driver, 4)  # CURLM_INTERNAL_ERROR
+        assert len(errors) == 1
+        assert "curl_multi_poll returned CURLMcode 4" in str(errors[0])
+        with pytest.raises(HttpClientError, match="driver thread failed"):
+            await client.get(hostile.url("/ok"))
+    await engine.aclose()
+    assert await hostile.wait_active(lambda n: n == 0) == 0  # the connection dropped
+
+
+@pytest.mark.network
+async def test_every_slot_is_freed_with_its_handle(
+    http_server: ServerInfo, hostile: HostileServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: list[int] = []
+    freed: list[int] = []
+    real_new, real_free = cdriver.slot_new, cdriver.slot_free
+
+    def slot_new(setopt: int, easy: int) -> int:
+        slot = real_new(setopt, easy)
+        made.append(slot)
+        return slot
+
+    def slot_free(slot: int) -> None:
+        freed.append(slot)
+        real_free(slot)
+
+    monkeypatch.setattr(cdriver, "slot_new", slot_new)
+    monkeypatch.setattr(cdriver, "slot_free", slot_free)
+    async with HttpClient(Curl) as client:
+        async with anyio.create_task_group() as group:
+            for _ in range(6):
+                group.start_soon(client.get, http_server.url("/echo"))
+        with anyio.move_on_after(0.2):  # cancelled mid-transfer
+            await client.get(hostile.url("/stall-body"))
+        response = await client.post(http_server.url("/upload"), body=b"x" * 100_000)
+        assert (await response.json())["length"] == 100_000
+    assert made
+    assert sorted(freed) == sorted(made)  # each once
+
+
+@pytest.mark.network
+async def test_large_bodies_are_real_bytes(http_server: ServerInfo) -> None:
+    # A body read whole becomes a bytes object where the C driver wrote it (no copy): it
+    # must be an ordinary bytes object in every way, and freed like one.
+    assert default_allocators()
+    async with HttpClient(Curl) as client:
+        for size in (3_000_000, 70_000, 100):
+            body = await (await client.get(http_server.url(f"/stream-bytes/{size}"))).body()
+            assert type(body) is bytes
+            assert body == pattern_bytes(size)
+            copy = bytes(bytearray(body))
+            assert hash(body) == hash(copy)
+            assert body[-10:] == copy[-10:]
+            assert body.rfind(copy[-50:]) == size - 50
+            assert len(body + b"!") == size + 1
+            del body, copy
+
+
+@pytest.mark.network
+async def test_streamed_pieces_are_bounded(http_server: ServerInfo) -> None:
+    size = 3_000_000
+    async with (
+        HttpClient(Curl) as client,
+        client.stream("GET", http_server.url(f"/stream-bytes/{size}")) as response,
+    ):
+        await anyio.sleep(0.2)  # a reader late to start: the body waits in C
+        pieces = [piece async for piece in response.body_as_channel()]
+    assert b"".join(pieces) == pattern_bytes(size)
+    assert max(map(len, pieces)) <= 64 * 1024
+
+
+def test_debug_allocators_get_a_copy(http_server: ServerInfo) -> None:
+    # Under -X dev (debug memory hooks) a body must not become a bytes object in place:
+    # the hooks would reject freeing memory they did not allocate.
+    script = textwrap.dedent(
+        f"""
+        import anyio
+        from client_core import HttpClient
+        from client_curl import Curl
+        from client_curl._cmulti import default_allocators
+        from tests.servers.app import pattern_bytes
+
+        async def main():
+            assert not default_allocators()
+            async with HttpClient(Curl) as client:
+                for _ in range(3):
+                    response = await client.get({http_server.url("/stream-bytes/2000000")!r})
+                    assert await response.body() == pattern_bytes(2_000_000)
+
+        anyio.run(main)
+        print("ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=str(_root()),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("ok")
+
+
+def _root() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[2]
