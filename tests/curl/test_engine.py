@@ -570,3 +570,21 @@ async def test_reading_the_rest_whole_after_a_paused_stream(http_server: ServerI
         await anyio.sleep(0.3)  # pieces pile up to the buffer size; the transfer pauses
         rest = await response.body.read_all()
         assert first + rest == pattern_bytes(size)
+
+
+async def test_cancellations_racing_completions_leave_later_requests_alone(
+    http_server: ServerInfo,
+) -> None:
+    # A cancellation that arrives as the transfer ends must not touch the next transfer
+    # on the same handle (an abort queued for the old one), nor free state still queued.
+    import random
+
+    rng = random.Random(4)
+    async with client(max_connections_per_host=2) as c:
+        url = http_server.url("/echo")
+        for _ in range(150):
+            with anyio.move_on_after(rng.uniform(0, 0.003)):
+                await c.get(url)
+            response = await c.get(url)
+            assert response.status.value == 200
+            assert (await response.json())["method"] == "GET"

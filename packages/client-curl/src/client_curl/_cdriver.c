@@ -124,7 +124,9 @@ typedef struct Slot Slot;
 
 struct Slot {
     CURL *easy;
-    Driver *driver; /* set by start() */
+    Driver *driver; /* set by the first start(); cleared when the driver is freed */
+    Slot *known_prev; /* the driver's list of its slots (guarded by its mutex) */
+    Slot *known_next;
     PyObject *transfer; /* a reference from start() until its end is taken */
     /* guarded by driver->mutex */
     Buffer body;
@@ -188,6 +190,7 @@ struct Driver {
     Buffer pool[POOL]; /* large body buffers kept for reuse (their pages stay mapped) */
     int pooled;
     size_t pool_bytes;
+    Slot *known; /* every slot started on this driver, not freed yet */
     /* the driver thread's */
     Slot *active;
     int count;
@@ -603,35 +606,47 @@ static void begin(Driver *driver, Slot *slot) {
     }
 }
 
+/* Take the slots the loop's thread commanded, one at a time: a slot still in the queue
+ * stays reachable from it, so slot_free() can take it out (see there). */
 static void run_commands(Driver *driver) {
-    pthread_mutex_lock(&driver->mutex);
-    Slot *slot = driver->command_head;
-    driver->command_head = driver->command_tail = NULL;
-    pthread_mutex_unlock(&driver->mutex);
-    while (slot) {
+    for (;;) {
         pthread_mutex_lock(&driver->mutex);
-        Slot *next = slot->command_next;
+        Slot *slot = driver->command_head;
+        if (slot == NULL) {
+            pthread_mutex_unlock(&driver->mutex);
+            return;
+        }
+        driver->command_head = slot->command_next;
+        if (driver->command_head == NULL) {
+            driver->command_tail = NULL;
+        }
+        slot->command_next = NULL;
         unsigned int commands = slot->commands;
         slot->commands = 0;
         slot->commanded = 0;
         int mask = (slot->recv_paused ? PAUSE_RECV : 0) | (slot->send_paused ? PAUSE_SEND : 0);
         int done = slot->done;
         pthread_mutex_unlock(&driver->mutex);
-        if (!done) {
-            if (commands & CMD_START) {
-                begin(driver, slot);
-            }
-            if (commands & CMD_ABORT) {
-                finish(driver, slot, 0, END_ABORTED);
-            } else if ((commands & CMD_PAUSE) && slot->active) {
-                /* may deliver held data through the write callback at once */
-                int code = driver->api.pause(slot->easy, mask);
-                if (code != 0) {
-                    finish(driver, slot, code, END_LIBCURL);
-                }
+        /* From here until the next lock, the slot is not done, so the loop's thread does
+         * not free it; once finish() made it done, it is not touched again. */
+        if (done || commands == 0) {
+            continue;
+        }
+        if (commands & CMD_START) {
+            begin(driver, slot);
+            if (!slot->active) { /* refused: finish() made it done */
+                continue;
             }
         }
-        slot = next;
+        if (commands & CMD_ABORT) {
+            finish(driver, slot, 0, END_ABORTED);
+        } else if ((commands & CMD_PAUSE) && slot->active) {
+            /* may deliver held data through the write callback at once */
+            int code = driver->api.pause(slot->easy, mask);
+            if (code != 0) {
+                finish(driver, slot, code, END_LIBCURL);
+            }
+        }
     }
 }
 
@@ -868,6 +883,11 @@ static PyObject *m_free(PyObject *self, PyObject *arg) {
     for (int i = 0; i < driver->pooled; i++) {
         buffer_free(&driver->pool[i]);
     }
+    pthread_mutex_lock(&driver->mutex);
+    for (Slot *slot = driver->known; slot != NULL; slot = slot->known_next) {
+        slot->driver = NULL; /* its handle may be closed later: nothing left to unlink from */
+    }
+    pthread_mutex_unlock(&driver->mutex);
     pthread_mutex_destroy(&driver->mutex);
     free(driver);
     Py_RETURN_NONE;
@@ -953,6 +973,37 @@ static PyObject *m_slot_free(PyObject *self, PyObject *arg) {
     if (slot == NULL) {
         return NULL;
     }
+    Driver *driver = slot->driver;
+    if (driver != NULL) { /* still queued for a command: take it out of the queue */
+        pthread_mutex_lock(&driver->mutex);
+        if (slot->commanded) {
+            Slot *previous = NULL;
+            for (Slot *item = driver->command_head; item != NULL; item = item->command_next) {
+                if (item == slot) {
+                    if (previous) {
+                        previous->command_next = slot->command_next;
+                    } else {
+                        driver->command_head = slot->command_next;
+                    }
+                    if (driver->command_tail == slot) {
+                        driver->command_tail = previous;
+                    }
+                    break;
+                }
+                previous = item;
+            }
+            slot->commanded = 0;
+        }
+        if (slot->known_prev) {
+            slot->known_prev->known_next = slot->known_next;
+        } else {
+            driver->known = slot->known_next;
+        }
+        if (slot->known_next) {
+            slot->known_next->known_prev = slot->known_prev;
+        }
+        pthread_mutex_unlock(&driver->mutex);
+    }
     Py_CLEAR(slot->transfer);
     Py_CLEAR(slot->target);
     buffer_free(&slot->body);
@@ -979,14 +1030,24 @@ static PyObject *m_start(PyObject *self, PyObject *args) {
         PyBuffer_Release(&upload);
         return NULL;
     }
-    if (slot->started) {
+    if (slot->started || (slot->driver != NULL && slot->driver != driver)) {
         PyBuffer_Release(&upload);
-        PyErr_SetString(PyExc_RuntimeError, "the handle is in a transfer already");
+        PyErr_SetString(PyExc_RuntimeError,
+                        slot->started ? "the handle is in a transfer already"
+                                      : "the handle belongs to another driver");
         return NULL;
     }
     Py_CLEAR(slot->target); /* not in a transfer: the driver thread does not look */
     pthread_mutex_lock(&driver->mutex);
-    slot->driver = driver;
+    if (slot->driver == NULL) {
+        slot->driver = driver;
+        slot->known_prev = NULL;
+        slot->known_next = driver->known;
+        if (driver->known) {
+            driver->known->known_prev = slot;
+        }
+        driver->known = slot;
+    }
     slot->body.len = 0;
     slot->body_offset = 0;
     slot->target_data = NULL;
@@ -1267,6 +1328,7 @@ static PyObject *m_events(PyObject *self, PyObject *arg) {
         slot->event_next = NULL;
         if (done) {
             slot->started = 0;
+            slot->commands = 0; /* what was asked of the transfer that ended: not of the next */
             buffer_trim(driver, &slot->body);
             slot->body_offset = 0;
             slot->target_data = NULL;
