@@ -31,6 +31,9 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 typedef void CURL;
 typedef void CURLM;
@@ -253,6 +256,31 @@ static void buffer_trim(Driver *driver, Buffer *buffer) {
     }
 }
 
+/* Map in a new large buffer's pages with one system call, instead of one page fault per
+ * 4 KiB page as the body is written (Linux 5.14+; elsewhere, or when refused, the faults
+ * happen as before). */
+static void prefault(Buffer *buffer) {
+#if defined(__linux__)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+    static long page = 0;
+    if (page == 0) {
+        page = sysconf(_SC_PAGESIZE);
+    }
+    if (buffer->cap < (size_t)(64 * page)) {
+        return;
+    }
+    uintptr_t start = ((uintptr_t)buffer->data + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t end = ((uintptr_t)buffer->data + buffer->cap) & ~((uintptr_t)page - 1);
+    if (end > start) {
+        madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+    }
+#else
+    (void)buffer;
+#endif
+}
+
 /* With the mutex held: make an empty buffer hold at least size bytes, from the pool when
  * it has one large enough (best fit). */
 static int buffer_reserve(Driver *driver, Buffer *buffer, size_t size) {
@@ -270,7 +298,11 @@ static int buffer_reserve(Driver *driver, Buffer *buffer, size_t size) {
         driver->pool[best] = driver->pool[--driver->pooled];
         return 0;
     }
-    return buffer_resize(buffer, size);
+    if (buffer_resize(buffer, size) != 0) {
+        return -1;
+    }
+    prefault(buffer);
+    return 0;
 }
 
 /* With the GIL: make the buffer's content (at least ADOPT_MIN bytes) a bytes object in

@@ -272,11 +272,15 @@ class TrioNoticeBackend(TrioBackend):
 
     def close(self) -> None:
         notice, self.notice = self.notice, None
-        self.scope.cancel()
-        if notice is not None:
-            # The pipe is closed next: take it out of trio's hands first.
+        if self.current():
+            self.scope.cancel()
+            if notice is not None:
+                # The pipe is closed next: take it out of trio's hands first.
+                with contextlib.suppress(Exception):
+                    self.lowlevel.notify_closing(notice.notify_fd)
+        else:  # from another thread, or once the run is over (then nothing waits)
             with contextlib.suppress(Exception):
-                self.lowlevel.notify_closing(notice.notify_fd)
+                self.token.run_sync_soon(self.scope.cancel)
 
 
 def make_backend(
