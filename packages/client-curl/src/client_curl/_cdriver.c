@@ -383,19 +383,25 @@ static int attach_target(Slot *slot, PyObject *target) {
     return 1;
 }
 
+/* Append slot to the queue from head to tail, linked through the slot's field next. */
+#define APPEND(head, tail, slot, next) \
+    do {                               \
+        (slot)->next = NULL;           \
+        if (tail) {                    \
+            (tail)->next = (slot);     \
+        } else {                       \
+            (head) = (slot);           \
+        }                              \
+        (tail) = (slot);               \
+    } while (0)
+
 /* With the mutex held: tell the loop's thread that the slot has something. */
 static void post(Slot *slot, unsigned int bits) {
     Driver *driver = slot->driver;
     slot->events |= bits;
     if (!slot->queued) {
         slot->queued = 1;
-        slot->event_next = NULL;
-        if (driver->event_tail) {
-            driver->event_tail->event_next = slot;
-        } else {
-            driver->event_head = slot;
-        }
-        driver->event_tail = slot;
+        APPEND(driver->event_head, driver->event_tail, slot, event_next);
     }
 }
 
@@ -405,17 +411,11 @@ static int command(Slot *slot, unsigned int bits) {
     slot->commands |= bits;
     if (!slot->commanded) {
         slot->commanded = 1;
-        slot->command_next = NULL;
-        if (driver->command_tail) {
-            driver->command_tail->command_next = slot;
-        } else {
-            driver->command_head = slot;
-        }
-        driver->command_tail = slot;
+        APPEND(driver->command_head, driver->command_tail, slot, command_next);
     }
-    int wake = driver->sleeping;
+    int sleeping = driver->sleeping;
     driver->sleeping = 0;
-    return wake;
+    return sleeping;
 }
 
 /* -- libcurl's callbacks (the driver thread, inside curl_multi_perform) ----------- */
@@ -830,7 +830,18 @@ static int drive(Driver *driver) {
 /* -- the module (the loop's thread, with the GIL) ---------------------------------- */
 
 static void *as_pointer(PyObject *value) {
-    return PyLong_AsVoidPtr(value);
+    void *pointer = PyLong_AsVoidPtr(value);
+    if (pointer == NULL && !PyErr_Occurred()) {
+        PyErr_SetString(PyExc_ValueError, "a NULL pointer");
+    }
+    return pointer;
+}
+
+/* End the driver thread's sleep when command() or stop() found it sleeping. */
+static void wake(Driver *driver, int sleeping) {
+    if (sleeping) {
+        driver->api.wakeup(driver->multi);
+    }
 }
 
 static PyObject *m_new(PyObject *self, PyObject *args) {
@@ -848,17 +859,11 @@ static PyObject *m_new(PyObject *self, PyObject *args) {
     for (int i = 0; i < 9; i++) {
         pointers[i] = as_pointer(PyTuple_GET_ITEM(functions, i));
         if (pointers[i] == NULL) {
-            if (!PyErr_Occurred()) {
-                PyErr_SetString(PyExc_ValueError, "a libcurl function pointer is NULL");
-            }
             return NULL;
         }
     }
     void *multi_pointer = as_pointer(multi);
     if (multi_pointer == NULL) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_ValueError, "the multi handle is NULL");
-        }
         return NULL;
     }
     Driver *driver = calloc(1, sizeof(Driver));
@@ -897,12 +902,10 @@ static PyObject *m_stop(PyObject *self, PyObject *arg) {
     }
     pthread_mutex_lock(&driver->mutex);
     driver->stop = 1;
-    int wake = driver->sleeping;
+    int sleeping = driver->sleeping;
     driver->sleeping = 0;
     pthread_mutex_unlock(&driver->mutex);
-    if (wake) {
-        driver->api.wakeup(driver->multi);
-    }
+    wake(driver, sleeping);
     Py_RETURN_NONE;
 }
 
@@ -942,33 +945,48 @@ static int attach(Slot *slot, Api *api) {
     return code;
 }
 
-/* slot_new(setopt, easy) -> slot: the per-handle state, its callbacks set on easy. */
-static PyObject *m_slot_new(PyObject *self, PyObject *args) {
-    PyObject *setopt, *easy;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "OO", &setopt, &easy)) {
-        return NULL;
+/* Parse two pointers (ints) from args. */
+static int two_pointers(PyObject *args, void **first, void **second) {
+    PyObject *a, *b;
+    if (!PyArg_ParseTuple(args, "OO", &a, &b)) {
+        return -1;
     }
+    *first = as_pointer(a);
+    if (*first == NULL) {
+        return -1;
+    }
+    *second = as_pointer(b);
+    return *second == NULL ? -1 : 0;
+}
+
+/* Set the slot's callbacks on its handle through curl_easy_setopt at setopt. */
+static int attach_or_raise(Slot *slot, void *setopt) {
     Api api;
     memset(&api, 0, sizeof(api));
-    api.setopt = as_pointer(setopt);
-    void *easy_pointer = as_pointer(easy);
-    if (api.setopt == NULL || easy_pointer == NULL) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_ValueError, "NULL pointer");
-        }
+    api.setopt = setopt;
+    if (attach(slot, &api) != 0) {
+        PyErr_SetString(PyExc_RuntimeError, "libcurl refused the driver's callbacks");
+        return -1;
+    }
+    return 0;
+}
+
+/* slot_new(setopt, easy) -> slot: the per-handle state, its callbacks set on easy. */
+static PyObject *m_slot_new(PyObject *self, PyObject *args) {
+    void *setopt, *easy;
+    (void)self;
+    if (two_pointers(args, &setopt, &easy) != 0) {
         return NULL;
     }
     Slot *slot = calloc(1, sizeof(Slot));
     if (slot == NULL) {
         return PyErr_NoMemory();
     }
-    slot->easy = easy_pointer;
+    slot->easy = easy;
     slot->limit = -1;
     slot->content_length = -1;
-    if (attach(slot, &api) != 0) {
+    if (attach_or_raise(slot, setopt) != 0) {
         free(slot);
-        PyErr_SetString(PyExc_RuntimeError, "libcurl refused the driver's callbacks");
         return NULL;
     }
     return PyLong_FromVoidPtr(slot);
@@ -976,23 +994,9 @@ static PyObject *m_slot_new(PyObject *self, PyObject *args) {
 
 /* slot_attach(setopt, slot): set the callbacks again (after curl_easy_reset). */
 static PyObject *m_slot_attach(PyObject *self, PyObject *args) {
-    PyObject *setopt, *slot_object;
+    void *setopt, *slot;
     (void)self;
-    if (!PyArg_ParseTuple(args, "OO", &setopt, &slot_object)) {
-        return NULL;
-    }
-    Api api;
-    memset(&api, 0, sizeof(api));
-    api.setopt = as_pointer(setopt);
-    Slot *slot = as_pointer(slot_object);
-    if (api.setopt == NULL || slot == NULL) {
-        if (!PyErr_Occurred()) {
-            PyErr_SetString(PyExc_ValueError, "NULL pointer");
-        }
-        return NULL;
-    }
-    if (attach(slot, &api) != 0) {
-        PyErr_SetString(PyExc_RuntimeError, "libcurl refused the driver's callbacks");
+    if (two_pointers(args, &setopt, &slot) != 0 || attach_or_raise(slot, setopt) != 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -1107,22 +1111,20 @@ static PyObject *m_start(PyObject *self, PyObject *args) {
     slot->sent_once = 0;
     slot->timeout_ms = timeout_ms;
     slot->error[0] = '\0';
-    int wake = 0;
+    int sleeping = 0;
     if (failed) { /* not started: the caller takes the handle back */
         slot->started = 0;
     } else {
         Py_INCREF(transfer);
         Py_XSETREF(slot->transfer, transfer);
-        wake = command(slot, CMD_START);
+        sleeping = command(slot, CMD_START);
     }
     pthread_mutex_unlock(&driver->mutex);
     PyBuffer_Release(&upload);
     if (failed) {
         return PyErr_NoMemory();
     }
-    if (wake) {
-        driver->api.wakeup(driver->multi);
-    }
+    wake(driver, sleeping);
     Py_RETURN_NONE;
 }
 
@@ -1146,15 +1148,13 @@ static PyObject *m_abort(PyObject *self, PyObject *arg) {
         return NULL;
     }
     Driver *driver = slot->driver;
-    int wake = 0;
+    int sleeping = 0;
     pthread_mutex_lock(&driver->mutex);
     if (slot->started && !slot->done) {
-        wake = command(slot, CMD_ABORT);
+        sleeping = command(slot, CMD_ABORT);
     }
     pthread_mutex_unlock(&driver->mutex);
-    if (wake) {
-        driver->api.wakeup(driver->multi);
-    }
+    wake(driver, sleeping);
     Py_RETURN_NONE;
 }
 
@@ -1167,7 +1167,7 @@ static PyObject *m_pull(PyObject *self, PyObject *arg) {
         return NULL;
     }
     Driver *driver = slot->driver;
-    int wake = 0;
+    int sleeping = 0;
     pthread_mutex_lock(&driver->mutex);
     size_t left = unread(slot);
     size_t take = left < PIECE ? left : PIECE;
@@ -1180,13 +1180,11 @@ static PyObject *m_pull(PyObject *self, PyObject *arg) {
         }
         if (slot->recv_paused && !slot->done && (long long)left <= slot->window / 2) {
             slot->recv_paused = 0;
-            wake = command(slot, CMD_PAUSE);
+            sleeping = command(slot, CMD_PAUSE);
         }
     }
     pthread_mutex_unlock(&driver->mutex);
-    if (wake) {
-        driver->api.wakeup(driver->multi);
-    }
+    wake(driver, sleeping);
     return data;
 }
 
@@ -1204,7 +1202,7 @@ static PyObject *m_read_whole(PyObject *self, PyObject *args) {
         return NULL;
     }
     Driver *driver = slot->driver;
-    int wake = 0;
+    int sleeping = 0;
     PyObject *target = NULL;
     pthread_mutex_lock(&driver->mutex);
     long long rest = adopt_ok ? -1 : sized_rest(slot); /* adopting: the buffer is as good */
@@ -1224,13 +1222,11 @@ static PyObject *m_read_whole(PyObject *self, PyObject *args) {
     }
     if (slot->recv_paused && !slot->done) {
         slot->recv_paused = 0;
-        wake = command(slot, CMD_PAUSE);
+        sleeping = command(slot, CMD_PAUSE);
     }
     pthread_mutex_unlock(&driver->mutex);
     Py_XDECREF(target);
-    if (wake) {
-        driver->api.wakeup(driver->multi);
-    }
+    wake(driver, sleeping);
     Py_RETURN_NONE;
 }
 
@@ -1249,21 +1245,19 @@ static PyObject *m_feed(PyObject *self, PyObject *args) {
         return NULL;
     }
     Driver *driver = slot->driver;
-    int wake = 0;
+    int sleeping = 0;
     pthread_mutex_lock(&driver->mutex);
     int failed = data.len > 0 && buffer_add(&slot->upload, data.buf, (size_t)data.len) != 0;
     if (!failed) {
         slot->upload_eof = eof;
         if (slot->send_paused && !slot->done) {
             slot->send_paused = 0;
-            wake = command(slot, CMD_PAUSE);
+            sleeping = command(slot, CMD_PAUSE);
         }
     }
     pthread_mutex_unlock(&driver->mutex);
     PyBuffer_Release(&data);
-    if (wake) {
-        driver->api.wakeup(driver->multi);
-    }
+    wake(driver, sleeping);
     if (failed) {
         return PyErr_NoMemory();
     }
@@ -1416,12 +1410,10 @@ static PyObject *m_inject(PyObject *self, PyObject *args) {
     }
     pthread_mutex_lock(&driver->mutex);
     driver->injected = code;
-    int wake = driver->sleeping;
+    int sleeping = driver->sleeping;
     driver->sleeping = 0;
     pthread_mutex_unlock(&driver->mutex);
-    if (wake) {
-        driver->api.wakeup(driver->multi);
-    }
+    wake(driver, sleeping);
     Py_RETURN_NONE;
 }
 

@@ -270,14 +270,5 @@ class NativeDriver(Driver):
                 self.deliver()  # what the stop ended: wake those tasks, free the handles
                 driver, self._driver = self._driver, 0
                 cdriver.free(driver)
-                self._multi_pointer = 0
-                multi, self._multi = self._multi, None
-                if multi is not None:
-                    with contextlib.suppress(Exception):
-                        multi.close()
-        backend, self.backend = self.backend, None
-        if backend is not None:
-            backend.close()
-        notice, self._notice = self._notice, None
-        if notice is not None:
-            notice.close()
+                self._free_multi()
+        self._leave_loop()

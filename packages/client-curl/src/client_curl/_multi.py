@@ -294,15 +294,23 @@ class Driver:
             if not thread.is_alive():
                 # Freed here, not by the thread: the loop's thread wakes it through the
                 # pointer, which must stay valid until nothing can call that any more.
-                self._multi_pointer = 0
-                multi, self._multi = self._multi, None
-                if multi is not None:
-                    with contextlib.suppress(Exception):
-                        multi.close()
+                self._free_multi()
             # What the thread ended last may still be on its way to the loop: wake those
             # tasks now, before the notice pipe goes.
             with contextlib.suppress(Exception):  # outside the loop (trio: no reschedule)
                 self.deliver()
+        self._leave_loop()
+
+    def _free_multi(self) -> None:
+        """Free the multi handle (once the thread is gone)."""
+        self._multi_pointer = 0
+        multi, self._multi = self._multi, None
+        if multi is not None:
+            with contextlib.suppress(Exception):
+                multi.close()
+
+    def _leave_loop(self) -> None:
+        """Unregister from the event loop and close the notice pipe."""
         backend, self.backend = self.backend, None
         if backend is not None:
             backend.close()
