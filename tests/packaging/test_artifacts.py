@@ -5,11 +5,14 @@ from __future__ import annotations
 import configparser
 import os
 import re
+import shutil
+import subprocess
 import sys
 import tarfile
 import zipfile
 from email.parser import Parser
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
@@ -132,3 +135,64 @@ def test_make_dist_builds_a_wheel_and_an_sdist_per_distribution(tmp_path: Path) 
         [wheel] = [name for name in built if wheel_name_ok(dist, name)]
         with zipfile.ZipFile(out / wheel) as zf:
             assert f"{package}/py.typed" in zf.namelist()
+
+
+def _curl_source_without_binary(tmp_path: Path) -> Path:
+    """client-curl's project copied without the C driver built in place (as an sdist)."""
+    project = tmp_path / "client-curl"
+    shutil.copytree(
+        ROOT / "packages" / "client-curl",
+        project,
+        ignore=shutil.ignore_patterns("*.so", "*.tmp", "__pycache__"),
+    )
+    return project
+
+
+def test_without_a_compiler_client_curl_builds_pure_and_runs_the_python_driver(
+    tmp_path: Path, wheels: Wheels, make_venv: Any
+) -> None:
+    project = _curl_source_without_binary(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {**os.environ, "LDSHARED": "false"}  # the compiler "fails"
+    env.pop("CLIENT_CURL_REQUIRE_CDRIVER", None)
+    proc = _run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", out, project],
+        what="building client-curl with no compiler",
+        env=env,
+    )
+    assert "could not build the C driver" in proc.stdout + proc.stderr
+    [wheel] = out.glob("*.whl")
+    assert wheel.name == f"client_curl-{source_version('client-curl')}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as zf:
+        assert not [n for n in zf.namelist() if n.endswith(".so")]
+
+    venv = make_venv(wheels["client-core"], wheel)
+    proc = venv.run(
+        "from client_curl import Curl\n"
+        "from client_curl._cmulti import available\n"
+        "from client_curl._multi import Driver\n"
+        "assert not available()\n"
+        "assert type(Curl()._driver) is Driver\n"
+        "try:\n"
+        "    Curl.create(driver='c')\n"
+        "except ValueError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "built without its C driver" in proc.stdout
+
+
+def test_a_required_c_driver_that_cannot_be_built_fails_the_build(tmp_path: Path) -> None:
+    project = _curl_source_without_binary(tmp_path)
+    env = {**os.environ, "LDSHARED": "false", "CLIENT_CURL_REQUIRE_CDRIVER": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", tmp_path, project],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert not list(tmp_path.glob("*.whl"))
