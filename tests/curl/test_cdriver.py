@@ -123,6 +123,7 @@ async def test_large_bodies_are_real_bytes(http_server: ServerInfo) -> None:
     # A body read whole becomes a bytes object where the C driver wrote it (no copy): it
     # must be an ordinary bytes object in every way, and freed like one.
     assert default_allocators()
+    before = cdriver.adopted()
     async with HttpClient(Curl) as client:
         for size in (3_000_000, 70_000, 100):
             body = await (await client.get(http_server.url(f"/stream-bytes/{size}"))).body()
@@ -134,6 +135,7 @@ async def test_large_bodies_are_real_bytes(http_server: ServerInfo) -> None:
             assert body.rfind(copy[-50:]) == size - 50
             assert len(body + b"!") == size + 1
             del body, copy
+    assert cdriver.adopted() - before == 2  # not the 100-byte one: copied
 
 
 @pytest.mark.network
@@ -158,6 +160,7 @@ def test_debug_allocators_get_a_copy(http_server: ServerInfo) -> None:
         from client_core import HttpClient
         from client_curl import Curl
         from client_curl._cmulti import default_allocators
+        from client_curl._native import cdriver
         from tests.servers.app import pattern_bytes
 
         async def main():
@@ -166,6 +169,7 @@ def test_debug_allocators_get_a_copy(http_server: ServerInfo) -> None:
                 for _ in range(3):
                     response = await client.get({http_server.url("/stream-bytes/2000000")!r})
                     assert await response.body() == pattern_bytes(2_000_000)
+            assert cdriver.adopted() == 0
 
         anyio.run(main)
         print("ok")

@@ -208,6 +208,32 @@ async def test_decompression_bomb_hits_the_ratio_limit(
     assert all(body.closed for body in bodies)
 
 
+async def test_a_bomb_in_one_large_piece_fails_as_early() -> None:
+    # An engine may hand over a large encoded piece at once (curl's C driver: up to
+    # 1 MiB): the ratio counts the encoded bytes fed so far, so the decoder is fed 16 KiB
+    # at a time and stops about where it would with small pieces.
+    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), 6)
+    assert len(bomb) > 3 * 16 * 1024  # fed whole, max_ratio=200 would allow 12 MiB
+
+    def handler(request: MockRequest) -> HttpResponseData:
+        return HttpResponseData(
+            status=HttpStatusCode.OK,
+            version="HTTP/1.1",
+            headers=Headers({"Content-Encoding": "gzip"}),
+            body=RecordingBody([bomb]),
+        )
+
+    async with (
+        HttpClient(MockEngine(handler), install()) as client,
+        client.stream("GET", "http://e.test/bomb") as response,
+    ):
+        seen = 0
+        with pytest.raises(ContentDecodingException, match="max_ratio=200"):
+            async for piece in response.body_as_channel():
+                seen += len(piece)
+        assert seen < 4 * 1024 * 1024
+
+
 async def test_max_decoded_size(bombs: dict[str, bytes]) -> None:
     data = gzip.compress(TEXT)
     async with HttpClient(serving(data, "gzip"), install(max_decoded_size=1000)) as client:

@@ -97,8 +97,8 @@ typedef struct {
 #define ADOPT_MIN (64 * 1024)    /* a body from this size on becomes its bytes object in place */
 #define POOL 64                  /* large buffers a driver keeps for the next bodies */
 #define POOL_BYTES (32 << 20)    /* ... holding at most this much in all */
-#define SIZED_MIN (64 * 1024)        /* a body read whole from this size on ... */
-#define SIZED_MAX (256LL << 20)      /* ... to this one is written into its bytes object */
+#define SIZED_MIN (64 * 1024)   /* a body from this size (its Content-Length) on ... */
+#define SIZED_MAX (256LL << 20) /* ... to this one gets a buffer of its size at once */
 
 typedef struct {
     int (*perform)(CURLM *, int *);
@@ -133,13 +133,7 @@ struct Slot {
     PyObject *transfer; /* a reference from start() until its end is taken */
     /* guarded by driver->mutex */
     Buffer body;
-    size_t body_offset; /* the bytes before this (in body or target) were pulled */
-    /* A body whose Content-Length is known (and large enough) is written straight into
-     * the bytes object the reader gets: no growing buffer, no copy at the end. */
-    PyObject *target;   /* that object (a reference; released with the GIL) */
-    char *target_data;  /* its bytes, NULL once abandoned (more arrived than declared) */
-    size_t target_len;
-    size_t target_size;
+    size_t body_offset; /* the body bytes before this were pulled */
     long long content_length; /* of the last head, -1: not given */
     int chunked;
     int status;   /* of the last head */
@@ -311,6 +305,7 @@ static int buffer_reserve(Driver *driver, Buffer *buffer, size_t size) {
  * with PyObject_Free, which hands memory it did not allocate itself to free(); that
  * holds for its default allocators only, so Python enables this (adopt_ok) only then. */
 static int adopt_ok = 0;
+static unsigned long long adopted_count = 0; /* bodies adopted so far (with the GIL) */
 
 static PyObject *adopt(Buffer *buffer) {
     if (!adopt_ok || buffer->data == NULL || buffer->len < ADOPT_MIN) {
@@ -337,50 +332,25 @@ static PyObject *adopt(Buffer *buffer) {
     PyObject *object = (PyObject *)PyObject_InitVar((PyVarObject *)bytes, &PyBytes_Type, (Py_ssize_t)len);
     buffer->data = NULL;
     buffer->len = buffer->cap = 0;
+    adopted_count++;
     return object;
 }
 
-/* With the mutex held: the body bytes not pulled yet start at body_base + body_offset. */
-static char *body_base(Slot *slot) {
-    return slot->target_data ? slot->target_data : slot->body.data;
-}
-
-static size_t body_end(Slot *slot) {
-    return slot->target_data ? slot->target_len : slot->body.len;
-}
-
+/* With the mutex held: the body bytes not pulled yet. */
 static size_t unread(Slot *slot) {
-    return body_end(slot) - slot->body_offset;
+    return slot->body.len - slot->body_offset;
 }
 
 /* With the mutex held: how many bytes of body are still to come, when the head says
- * and a bytes object of that size is worth writing into; else -1. */
+ * and it is worth sizing the buffer for; else -1. */
 static long long sized_rest(Slot *slot) {
-    if (!slot->sized_ok || slot->chunked || slot->done || slot->target != NULL ||
-        slot->content_length < 0 || slot->status < 200 || slot->status == 204 ||
-        slot->status == 304) {
+    if (!slot->sized_ok || slot->chunked || slot->done || slot->content_length < 0 ||
+        slot->status < 200 || slot->status == 204 || slot->status == 304) {
         return -1;
     }
     long long pulled = slot->arrived - (long long)unread(slot);
     long long rest = slot->content_length - pulled;
     return rest >= SIZED_MIN && rest <= SIZED_MAX ? rest : -1;
-}
-
-/* With the mutex held: write the rest of the body into target (a new bytes object of
- * sized_rest() bytes), the bytes not pulled yet first. Takes the reference on success. */
-static int attach_target(Slot *slot, PyObject *target) {
-    size_t size = (size_t)PyBytes_GET_SIZE(target);
-    size_t left = unread(slot);
-    if (slot->done || slot->target != NULL || left > size) {
-        return 0;
-    }
-    memcpy(PyBytes_AS_STRING(target), slot->body.data + slot->body_offset, left);
-    slot->body.len = slot->body_offset = 0;
-    slot->target = target;
-    slot->target_data = PyBytes_AS_STRING(target);
-    slot->target_len = left;
-    slot->target_size = size;
-    return 1;
 }
 
 /* Append slot to the queue from head to tail, linked through the slot's field next. */
@@ -436,43 +406,27 @@ static size_t on_write(char *data, size_t size, size_t count, void *user) {
         pthread_mutex_unlock(&driver->mutex);
         return 0;
     }
-    if (slot->target_data != NULL && slot->target_len + len > slot->target_size) {
-        /* more than the head declared: go on in the buffer (the object is released later) */
-        char *rest = slot->target_data + slot->body_offset;
-        slot->target_data = NULL;
-        slot->body.len = slot->body_offset = 0;
-        if (buffer_add(&slot->body, rest, left) != 0) {
-            slot->ended = END_NOMEM;
-            pthread_mutex_unlock(&driver->mutex);
-            return 0;
+    if (slot->arrived == 0) {
+        /* the first piece: room for the whole body when the head gives its size */
+        long long rest = sized_rest(slot);
+        if (rest > 0 && slot->window > 0 && rest > slot->window) {
+            rest = slot->window; /* a streamed reader holds no more than that */
+        }
+        if (rest > 0 && (size_t)rest > slot->body.cap) {
+            buffer_reserve(driver, &slot->body, (size_t)rest); /* else it grows */
         }
     }
-    if (slot->target_data != NULL) {
-        memcpy(slot->target_data + slot->target_len, data, len);
-        slot->target_len += len;
-    } else {
-        if (slot->arrived == 0) {
-            /* the first piece: room for the whole body when the head gives its size */
-            long long rest = sized_rest(slot);
-            if (rest > 0 && slot->window > 0 && rest > slot->window) {
-                rest = slot->window; /* a streamed reader holds no more than that */
-            }
-            if (rest > 0 && (size_t)rest > slot->body.cap) {
-                buffer_reserve(driver, &slot->body, (size_t)rest); /* else it grows */
-            }
-        }
-        if (slot->body_offset == slot->body.len) {
-            slot->body.len = slot->body_offset = 0;
-        } else if (slot->body_offset > 0 && slot->body.len + len > slot->body.cap) {
-            memmove(slot->body.data, slot->body.data + slot->body_offset, left);
-            slot->body.len = left;
-            slot->body_offset = 0;
-        }
-        if (buffer_add(&slot->body, data, len) != 0) {
-            slot->ended = END_NOMEM;
-            pthread_mutex_unlock(&driver->mutex);
-            return 0;
-        }
+    if (slot->body_offset == slot->body.len) {
+        slot->body.len = slot->body_offset = 0;
+    } else if (slot->body_offset > 0 && slot->body.len + len > slot->body.cap) {
+        memmove(slot->body.data, slot->body.data + slot->body_offset, left);
+        slot->body.len = left;
+        slot->body_offset = 0;
+    }
+    if (buffer_add(&slot->body, data, len) != 0) {
+        slot->ended = END_NOMEM;
+        pthread_mutex_unlock(&driver->mutex);
+        return 0;
     }
     slot->arrived += (long long)len;
     if (slot->window > 0) {
@@ -1041,7 +995,6 @@ static PyObject *m_slot_free(PyObject *self, PyObject *arg) {
         pthread_mutex_unlock(&driver->mutex);
     }
     Py_CLEAR(slot->transfer);
-    Py_CLEAR(slot->target);
     buffer_free(&slot->body);
     buffer_free(&slot->head);
     buffer_free(&slot->upload);
@@ -1073,7 +1026,6 @@ static PyObject *m_start(PyObject *self, PyObject *args) {
                                       : "the handle belongs to another driver");
         return NULL;
     }
-    Py_CLEAR(slot->target); /* not in a transfer: the driver thread does not look */
     pthread_mutex_lock(&driver->mutex);
     if (slot->driver == NULL) {
         slot->driver = driver;
@@ -1086,8 +1038,6 @@ static PyObject *m_start(PyObject *self, PyObject *args) {
     }
     slot->body.len = 0;
     slot->body_offset = 0;
-    slot->target_data = NULL;
-    slot->target_len = slot->target_size = 0;
     slot->content_length = -1;
     slot->chunked = 0;
     slot->status = 0;
@@ -1171,11 +1121,11 @@ static PyObject *m_pull(PyObject *self, PyObject *arg) {
     pthread_mutex_lock(&driver->mutex);
     size_t left = unread(slot);
     size_t take = left < PIECE ? left : PIECE;
-    PyObject *data = PyBytes_FromStringAndSize(body_base(slot) + slot->body_offset, (Py_ssize_t)take);
+    PyObject *data = PyBytes_FromStringAndSize(slot->body.data + slot->body_offset, (Py_ssize_t)take);
     if (data != NULL) {
         slot->body_offset += take;
         left -= take;
-        if (slot->target_data == NULL && slot->body_offset == slot->body.len) {
+        if (slot->body_offset == slot->body.len) {
             slot->body.len = slot->body_offset = 0;
         }
         if (slot->recv_paused && !slot->done && (long long)left <= slot->window / 2) {
@@ -1188,8 +1138,7 @@ static PyObject *m_pull(PyObject *self, PyObject *arg) {
     return data;
 }
 
-/* read_whole(slot, limit): never pause again; fail past limit body bytes (-1: none).
- * A body whose size the head gives is written into its bytes object from now on. */
+/* read_whole(slot, limit): never pause again; fail past limit body bytes (-1: none). */
 static PyObject *m_read_whole(PyObject *self, PyObject *args) {
     PyObject *slot_object;
     long long limit;
@@ -1203,29 +1152,14 @@ static PyObject *m_read_whole(PyObject *self, PyObject *args) {
     }
     Driver *driver = slot->driver;
     int sleeping = 0;
-    PyObject *target = NULL;
-    pthread_mutex_lock(&driver->mutex);
-    long long rest = adopt_ok ? -1 : sized_rest(slot); /* adopting: the buffer is as good */
-    pthread_mutex_unlock(&driver->mutex);
-    if (rest > 0 && (limit < 0 || rest <= limit)) {
-        target = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)rest);
-        if (target == NULL) { /* no memory for it now: the buffer grows as it comes */
-            PyErr_Clear();
-        }
-    }
     pthread_mutex_lock(&driver->mutex);
     slot->window = 0;
     slot->limit = limit;
-    /* only this thread pulls: what sized_rest() counted on has not changed */
-    if (target != NULL && attach_target(slot, target)) {
-        target = NULL;
-    }
     if (slot->recv_paused && !slot->done) {
         slot->recv_paused = 0;
         sleeping = command(slot, CMD_PAUSE);
     }
     pthread_mutex_unlock(&driver->mutex);
-    Py_XDECREF(target);
     wake(driver, sleeping);
     Py_RETURN_NONE;
 }
@@ -1290,20 +1224,6 @@ static PyObject *m_events(PyObject *self, PyObject *arg) {
         Py_INCREF(Py_None);
         int failed = 0;
         PyObject *adopted = NULL;
-        if ((bits & EV_HEAD) && !done && !adopt_ok) {
-            /* a body that fits in what a streamed reader may hold anyway goes straight
-             * into its bytes object */
-            long long rest = sized_rest(slot);
-            if (rest > 0 && (slot->window == 0 || rest <= slot->window) &&
-                (slot->limit < 0 || rest <= slot->limit)) {
-                PyObject *target = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)rest);
-                if (target == NULL) {
-                    PyErr_Clear();
-                } else if (!attach_target(slot, target)) {
-                    Py_DECREF(target);
-                }
-            }
-        }
         if (slot->head.len > slot->head_sent) {
             Py_SETREF(head, PyBytes_FromStringAndSize(slot->head.data, (Py_ssize_t)slot->head.len));
             failed |= head == NULL;
@@ -1312,14 +1232,10 @@ static PyObject *m_events(PyObject *self, PyObject *arg) {
             }
         }
         if (done && !failed) {
-            if (slot->target_data != NULL && slot->body_offset == 0 &&
-                slot->target_len == slot->target_size) {
-                Py_SETREF(body, Py_NewRef(slot->target)); /* written in place: no copy */
-            } else if (slot->target_data == NULL && slot->body_offset == 0 &&
-                       (adopted = adopt(&slot->body)) != NULL) {
+            if (slot->body_offset == 0 && (adopted = adopt(&slot->body)) != NULL) {
                 Py_SETREF(body, adopted); /* written in place: no copy */
             } else {
-                Py_SETREF(body, PyBytes_FromStringAndSize(body_base(slot) + slot->body_offset,
+                Py_SETREF(body, PyBytes_FromStringAndSize(slot->body.data + slot->body_offset,
                                                           (Py_ssize_t)unread(slot)));
             }
             failed |= body == NULL;
@@ -1357,9 +1273,6 @@ static PyObject *m_events(PyObject *self, PyObject *arg) {
             slot->commands = 0; /* what was asked of the transfer that ended: not of the next */
             buffer_trim(driver, &slot->body);
             slot->body_offset = 0;
-            slot->target_data = NULL;
-            slot->target_len = slot->target_size = 0;
-            Py_CLEAR(slot->target);
             buffer_trim(NULL, &slot->head);
             buffer_trim(NULL, &slot->upload);
             slot->head_sent = 0;
@@ -1428,7 +1341,15 @@ static PyObject *m_set_adopt(PyObject *self, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+/* adopted() -> how many bodies became bytes objects in place (tests). */
+static PyObject *m_adopted(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    return PyLong_FromUnsignedLongLong(adopted_count);
+}
+
 static PyMethodDef methods[] = {
+    {"adopted", m_adopted, METH_NOARGS, "adopted() -> bodies made bytes objects in place"},
     {"set_adopt", m_set_adopt, METH_O, "set_adopt(flag)"},
     {"inject_poll_failure", m_inject, METH_VARARGS, "inject_poll_failure(driver, code)"},
     {"state", m_state, METH_O, "state(slot) -> (recv_paused, send_paused, held)"},

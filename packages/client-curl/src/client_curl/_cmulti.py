@@ -32,7 +32,7 @@ import threading
 from typing import TYPE_CHECKING, Final
 
 from client_core.errors import HttpClientError
-from client_curl._multi import _JOIN_TIMEOUT, _MAX_FREE, Driver
+from client_curl._multi import _JOIN_TIMEOUT, Driver
 from client_curl._native import cdriver, native
 
 if TYPE_CHECKING:
@@ -68,6 +68,11 @@ def default_allocators() -> bool:
 
 if cdriver is not None:
     cdriver.set_adopt(default_allocators())
+
+
+def _out_of_memory(transfer: Transfer, doing: str) -> HttpClientError:
+    request = transfer.request
+    return HttpClientError(f"{request.method} {request.url.redacted()}: out of memory {doing}")
 
 
 def _failure(code: int) -> str:
@@ -129,10 +134,7 @@ class NativeDriver(Driver):
         except MemoryError:  # copying the first piece of the upload
             handle.dirty = True
             self._release(handle)
-            request = transfer.request
-            raise HttpClientError(
-                f"{request.method} {request.url.redacted()}: out of memory starting the transfer"
-            ) from None
+            raise _out_of_memory(transfer, "starting the transfer") from None
         self.transfers.add(transfer)
 
     def abort(self, transfer: Transfer) -> None:
@@ -148,7 +150,10 @@ class NativeDriver(Driver):
         upload = transfer.upload
         if upload is not None and not bitmask & _PAUSE_SEND and not transfer.done:
             assert cdriver is not None
-            cdriver.feed(transfer.handle.slot, upload.take(), upload.eof)
+            try:
+                cdriver.feed(transfer.handle.slot, upload.take(), upload.eof)
+            except MemoryError:
+                transfer.fail(_out_of_memory(transfer, "copying the request body"))
 
     def sink(self, transfer: Transfer) -> None:
         """Read the body whole (see :meth:`read_whole`)."""
@@ -164,7 +169,11 @@ class NativeDriver(Driver):
         """Move the body bytes waiting in C into ``transfer.chunks`` (resumes a pause)."""
         if not transfer.done:
             assert cdriver is not None
-            data = cdriver.pull(transfer.handle.slot)
+            try:
+                data = cdriver.pull(transfer.handle.slot)
+            except MemoryError:
+                transfer.fail(_out_of_memory(transfer, "taking the response body"))
+                return
             if data:
                 transfer.chunks.append(data)
                 transfer.arrived += len(data)
@@ -192,6 +201,7 @@ class NativeDriver(Driver):
         backend = self.backend
         transfers = self.transfers
         done_bit = cdriver.EV_DONE
+        send_paused_bit = cdriver.EV_SEND_PAUSED
         for transfer, bits, head, body, result, ended, error, sent_once in events:
             if head is not None:
                 transfer.lines = head.splitlines(True)
@@ -201,7 +211,7 @@ class NativeDriver(Driver):
                     transfer.chunks.append(body)
                 self._finish(transfer, result, ended, error, sent_once)
                 transfers.discard(transfer)
-            elif bits & cdriver.EV_SEND_PAUSED:
+            elif bits & send_paused_bit:
                 transfer.send_paused = True
             if transfer.waiter is not None and backend is not None:
                 with contextlib.suppress(Exception):  # outside the loop (closing)
@@ -237,22 +247,21 @@ class NativeDriver(Driver):
                 self.failure = _failure(result)
             transfer.error = HttpClientError(self.failure)
             keep = False
-        else:
+        elif ended == cdriver.END_REFUSED:
             request = transfer.request
-            reason = (
-                f"libcurl could not start the transfer (CURLMcode {result})"
-                if ended == cdriver.END_REFUSED
-                else "out of memory"
+            transfer.error = HttpClientError(
+                f"{request.method} {request.url.redacted()}: libcurl could not start the "
+                f"transfer (CURLMcode {result})"
             )
-            transfer.error = HttpClientError(f"{request.method} {request.url.redacted()}: {reason}")
+            handle.dirty = True
+        else:  # END_NOMEM
+            transfer.error = _out_of_memory(transfer, "receiving the response")
             handle.dirty = True
         transfer.done = True
-        if not keep:
-            handle.close()
-        elif handle.dirty or len(self._free) >= _MAX_FREE:
-            self._release(handle)
+        if keep:
+            self._release(handle)  # the engine's: reset if dirty, kept or closed
         else:
-            self._free.append(handle)
+            handle.close()
 
     def close(self) -> None:
         """Stop the thread (ending what is in flight), then free the C driver and the multi.

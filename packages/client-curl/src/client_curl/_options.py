@@ -21,7 +21,7 @@ from client_core.engine import HttpRequestData, ProxyConfig, proxy_from_environm
 from client_core.errors import InvalidUrlException
 from client_core.http import Url
 from client_curl._config import CurlEngineConfig
-from client_curl._native import HeaderStore, cdriver, native
+from client_curl._native import HeaderStore, NativeError, cdriver, native
 from client_curl._resolver import needs_lookup
 
 __all__ = ["Handle", "Options", "Route", "proxy_url", "url_text"]
@@ -264,14 +264,20 @@ class Options:
             try:
                 assert cdriver is not None
                 slot = cdriver.slot_new(lib.setopt_pointer, lib.easy_pointer(easy))
-                handle = Handle(easy, None, slot)
+            except RuntimeError as exc:  # libcurl refused a callback
+                easy.close()
+                raise NativeError(str(exc)) from None
             except BaseException:
                 easy.close()
                 raise
+            handle = Handle(easy, None, slot)
         else:
             handle = Handle(pycurl.Curl(), HeaderStore(native()))
         try:
             self._apply_static(handle)
+        except RuntimeError as exc:  # the C driver's callbacks refused after a reset
+            handle.close()
+            raise NativeError(str(exc)) from None
         except BaseException:
             handle.close()
             raise
