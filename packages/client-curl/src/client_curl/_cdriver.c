@@ -134,6 +134,7 @@ struct Slot {
     /* guarded by driver->mutex */
     Buffer body;
     size_t body_offset; /* the body bytes before this were pulled */
+    int want_data; /* a streamed reader found nothing to pull: tell it of the next bytes */
     long long content_length; /* of the last head, -1: not given */
     int chunked;
     int status;   /* of the last head */
@@ -429,7 +430,8 @@ static size_t on_write(char *data, size_t size, size_t count, void *user) {
         return 0;
     }
     slot->arrived += (long long)len;
-    if (slot->window > 0) {
+    if (slot->want_data) {
+        slot->want_data = 0;
         post(slot, EV_DATA);
     }
     pthread_mutex_unlock(&driver->mutex);
@@ -1049,6 +1051,7 @@ static PyObject *m_start(PyObject *self, PyObject *args) {
     int failed = upload.len > 0 && buffer_add(&slot->upload, upload.buf, (size_t)upload.len) != 0;
     slot->upload_eof = eof;
     slot->arrived = 0;
+    slot->want_data = 0;
     slot->window = window;
     slot->limit = limit;
     slot->recv_paused = slot->send_paused = 0;
@@ -1125,6 +1128,7 @@ static PyObject *m_pull(PyObject *self, PyObject *arg) {
     if (data != NULL) {
         slot->body_offset += take;
         left -= take;
+        slot->want_data = take == 0 && !slot->done; /* the reader waits next */
         if (slot->body_offset == slot->body.len) {
             slot->body.len = slot->body_offset = 0;
         }
@@ -1155,6 +1159,7 @@ static PyObject *m_read_whole(PyObject *self, PyObject *args) {
     pthread_mutex_lock(&driver->mutex);
     slot->window = 0;
     slot->limit = limit;
+    slot->want_data = 0; /* the reader waits for the end */
     if (slot->recv_paused && !slot->done) {
         slot->recv_paused = 0;
         sleeping = command(slot, CMD_PAUSE);
