@@ -139,6 +139,72 @@ async def test_large_bodies_are_real_bytes(http_server: ServerInfo) -> None:
 
 
 @pytest.mark.network
+async def test_body_memory_is_reused_only_once_nothing_references_it(
+    hostile: HostileServer,
+) -> None:
+    # The memory of a large body read whole goes back to the driver's pool once the
+    # driver holds the only reference to it. A body the caller keeps, or that a
+    # memoryview keeps, must never be written over by the next ones.
+    size = 300_000
+    before = cdriver.reclaimed()
+    async with HttpClient(Curl) as client:
+
+        async def fetch(fill: str) -> bytes:
+            response = await client.get(hostile.url(f"/sized?size={size}&fill={fill}"))
+            body: bytes = await response.body()
+            return body
+
+        kept = await fetch("a")
+        view = memoryview(await fetch("b"))
+        for _ in range(10):
+            body = await fetch("c")
+            assert body == b"c" * size
+            del body
+        assert kept == b"a" * size
+        assert view == b"b" * size
+        assert cdriver.reclaimed() - before >= 8  # the dropped bodies, all but the last
+
+
+@pytest.mark.network
+async def test_closing_lets_go_of_the_bodies(hostile: HostileServer) -> None:
+    async with HttpClient(Curl) as client:
+        body = await (await client.get(hostile.url("/sized?size=300000"))).body()
+        references = sys.getrefcount(body)
+    assert sys.getrefcount(body) == references - 1  # the driver's own is gone
+    assert body == b"x" * 300_000
+
+
+@pytest.mark.network
+async def test_a_head_goes_with_the_end_of_a_body_that_follows_it(
+    hostile: HostileServer,
+) -> None:
+    # A task reading a body whole is woken once, not for the head and again for the end.
+    before = cdriver.joined()
+    async with HttpClient(Curl) as client:
+        for _ in range(5):
+            response = await client.get(hostile.url("/sized?size=400000"))
+            assert await response.body() == b"x" * 400_000
+    assert cdriver.joined() - before >= 1
+
+
+@pytest.mark.network
+async def test_a_head_is_not_held_while_the_body_stalls(hostile: HostileServer) -> None:
+    # Holding a head back for its body is bounded: a body that stops coming does not
+    # delay the head (a streamed reader gets it and what came so far).
+    url = hostile.url("/sized?size=1000000&first=100000&pause=2")
+    async with HttpClient(Curl) as client:
+        started = anyio.current_time()
+        async with client.stream("GET", url) as response:
+            assert anyio.current_time() - started < 1.0
+            assert response.status.value == 200
+            got = 0
+            async for piece in response.body_as_channel():
+                got += len(piece)
+        assert got == 1_000_000
+        assert anyio.current_time() - started >= 1.9
+
+
+@pytest.mark.network
 async def test_streamed_pieces_are_bounded(http_server: ServerInfo) -> None:
     size = 3_000_000
     async with (

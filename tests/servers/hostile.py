@@ -18,7 +18,10 @@ It runs an asyncio loop in a thread. Each request's path picks a behaviour:
 - ``/trailers``: a chunked body with trailers;
 - ``/informational``: a ``100 Continue`` before the ``200``;
 - ``/folded``: a keep-alive ``200`` with a folded (obsolete) header line;
-- ``/early-close``: answers 413 before reading a (large) body and closes.
+- ``/early-close``: answers 413 before reading a (large) body and closes;
+- ``/sized?size=N&fill=C&first=F&pause=P``: a keep-alive ``200`` with a body of N bytes
+  ``C`` (default ``x``), its first F bytes sent at once with the head, the rest after P
+  seconds.
 """
 
 from __future__ import annotations
@@ -234,6 +237,15 @@ class HostileServer:
             write(b"HTTP/1.1 100 Continue\r\n\r\n")
             write(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n")
             write(OK)
+        elif path == "/sized":
+            size = int(args.get("size", 100))
+            fill = args.get("fill", "x").encode()[:1]
+            first = min(size, int(args.get("first", size)))
+            write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size + fill * first)
+            if first < size:
+                await writer.drain()
+                await asyncio.sleep(float(args.get("pause", 0)))
+                write(fill * (size - first))
         elif path == "/early-close":
             write(
                 b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 3\r\n"

@@ -96,9 +96,12 @@ typedef struct {
 #define PIECE (64 * 1024)        /* the most a streamed reader pulls at once */
 #define ADOPT_MIN (64 * 1024)    /* a body from this size on becomes its bytes object in place */
 #define POOL 64                  /* large buffers a driver keeps for the next bodies */
-#define POOL_BYTES (32 << 20)    /* ... holding at most this much in all */
+#define LENT 64                  /* adopted bodies a driver watches to take back (see reclaim()) */
+#define RECYCLE_BYTES (32 << 20) /* the pool and the bodies watched hold at most this much */
 #define SIZED_MIN (64 * 1024)   /* a body from this size (its Content-Length) on ... */
 #define SIZED_MAX (256LL << 20) /* ... to this one gets a buffer of its size at once */
+#define HOLD_MS 5                /* the most a head is held back while its body arrives ... */
+#define HOLD_QUIET_MS 1          /* ... or until the sockets are quiet this long */
 
 typedef struct {
     int (*perform)(CURLM *, int *);
@@ -122,6 +125,13 @@ typedef struct {
 
 #define ROOM offsetof(PyBytesObject, ob_sval)
 
+/* A body adopted as a bytes object, with a reference kept by its driver: once that is
+ * the only one left, its memory goes back to the pool (see reclaim()). */
+typedef struct {
+    PyObject *object;
+    size_t cap;
+} Lent;
+
 typedef struct Driver Driver;
 typedef struct Slot Slot;
 
@@ -139,6 +149,7 @@ struct Slot {
     int chunked;
     int status;   /* of the last head */
     int sized_ok; /* not a HEAD request: a Content-Length is the body's */
+    int held;     /* its complete head is held back while the body arrives (see hold()) */
     Buffer head;
     size_t head_sent;
     Buffer upload;
@@ -185,10 +196,15 @@ struct Driver {
     int notify_armed;
     int stop;
     int injected; /* a poll failure to report, for tests */
-    Buffer pool[POOL]; /* large body buffers kept for reuse (their pages stay mapped) */
+    Buffer pool[POOL]; /* large body buffers kept for reuse (their pages stay mapped), oldest first */
     int pooled;
     size_t pool_bytes;
+    Lent lent[LENT]; /* adopted bodies still referenced here (see reclaim()) */
+    int lent_count;
+    size_t lent_bytes;
     Slot *known; /* every slot started on this driver, not freed yet */
+    int holding; /* slots whose head is held back */
+    double hold_until; /* when to let them go at the latest */
     /* the driver thread's */
     Slot *active;
     int count;
@@ -235,16 +251,35 @@ static void buffer_free(Buffer *buffer) {
     buffer->len = buffer->cap = 0;
 }
 
+/* With the mutex held: keep a large buffer in the pool for the next bodies, making room
+ * by freeing the oldest ones; a buffer larger than the whole pool is freed. The buffer is
+ * left empty. */
+static void pool_put(Driver *driver, Buffer *buffer) {
+    if (buffer->cap > RECYCLE_BYTES - driver->lent_bytes) {
+        buffer_free(buffer);
+        return;
+    }
+    while (driver->pooled > 0 &&
+           (driver->pooled == POOL ||
+            driver->pool_bytes + driver->lent_bytes + buffer->cap > RECYCLE_BYTES)) {
+        driver->pool_bytes -= driver->pool[0].cap;
+        buffer_free(&driver->pool[0]);
+        driver->pooled--;
+        memmove(&driver->pool[0], &driver->pool[1], (size_t)driver->pooled * sizeof(Buffer));
+    }
+    buffer->len = 0;
+    driver->pool_bytes += buffer->cap;
+    driver->pool[driver->pooled++] = *buffer;
+    buffer->data = NULL;
+    buffer->cap = 0;
+}
+
 /* With the mutex held: a transfer ended; a large buffer goes to the pool or is freed. */
 static void buffer_trim(Driver *driver, Buffer *buffer) {
     buffer->len = 0;
     if (buffer->cap > KEEP_BUFFER) {
-        if (driver != NULL && driver->pooled < POOL &&
-            driver->pool_bytes + buffer->cap <= POOL_BYTES) {
-            driver->pool_bytes += buffer->cap;
-            driver->pool[driver->pooled++] = *buffer;
-            buffer->data = NULL;
-            buffer->cap = 0;
+        if (driver != NULL) {
+            pool_put(driver, buffer);
         } else {
             buffer_free(buffer);
         }
@@ -276,27 +311,24 @@ static void prefault(Buffer *buffer) {
 #endif
 }
 
-/* With the mutex held: make an empty buffer hold at least size bytes, from the pool when
- * it has one large enough (best fit). */
-static int buffer_reserve(Driver *driver, Buffer *buffer, size_t size) {
+/* With the mutex held: take from the pool the smallest buffer that holds size bytes and
+ * is not much larger (the body's bytes object would keep the rest). */
+static int pool_take(Driver *driver, size_t size, Buffer *buffer) {
     int best = -1;
     for (int i = 0; i < driver->pooled; i++) {
-        if (driver->pool[i].cap >= size && (best < 0 || driver->pool[i].cap < driver->pool[best].cap)) {
+        size_t cap = driver->pool[i].cap;
+        if (cap >= size && cap - size <= size / 8 && (best < 0 || cap < driver->pool[best].cap)) {
             best = i;
         }
     }
-    if (best >= 0) {
-        buffer_free(buffer);
-        *buffer = driver->pool[best];
-        buffer->len = 0;
-        driver->pool_bytes -= buffer->cap;
-        driver->pool[best] = driver->pool[--driver->pooled];
-        return 0;
-    }
-    if (buffer_resize(buffer, size) != 0) {
+    if (best < 0) {
         return -1;
     }
-    prefault(buffer);
+    *buffer = driver->pool[best];
+    buffer->len = 0;
+    driver->pool_bytes -= buffer->cap;
+    driver->pooled--;
+    memmove(&driver->pool[best], &driver->pool[best + 1], (size_t)(driver->pooled - best) * sizeof(Buffer));
     return 0;
 }
 
@@ -306,18 +338,21 @@ static int buffer_reserve(Driver *driver, Buffer *buffer, size_t size) {
  * with PyObject_Free, which hands memory it did not allocate itself to free(); that
  * holds for its default allocators only, so Python enables this (adopt_ok) only then. */
 static int adopt_ok = 0;
-static unsigned long long adopted_count = 0; /* bodies adopted so far (with the GIL) */
+static unsigned long long adopted_count = 0;  /* bodies adopted so far (with the GIL) */
+static unsigned long long reclaimed_count = 0; /* adopted bodies whose memory came back */
 
-static PyObject *adopt(Buffer *buffer) {
+static PyObject *adopt(Driver *driver, Buffer *buffer) {
     if (!adopt_ok || buffer->data == NULL || buffer->len < ADOPT_MIN) {
         return NULL;
     }
     size_t len = buffer->len;
+    size_t cap = buffer->cap;
     char *base = buffer->data - ROOM;
-    if (buffer->cap - len > len / 8) { /* give back what the object would not use */
+    if (cap - len > len / 8) { /* give back what the object would not use */
         char *shrunk = realloc(base, ROOM + len + 1);
         if (shrunk != NULL) {
             base = shrunk;
+            cap = len;
         }
     }
     PyBytesObject *bytes = (PyBytesObject *)base;
@@ -334,7 +369,39 @@ static PyObject *adopt(Buffer *buffer) {
     buffer->data = NULL;
     buffer->len = buffer->cap = 0;
     adopted_count++;
+    if (driver->lent_count < LENT && driver->pool_bytes + driver->lent_bytes + cap <= RECYCLE_BYTES) {
+        Py_INCREF(object); /* watched: see reclaim() */
+        driver->lent[driver->lent_count].object = object;
+        driver->lent[driver->lent_count].cap = cap;
+        driver->lent_count++;
+        driver->lent_bytes += cap;
+    }
     return object;
+}
+
+/* With the GIL and the mutex held: the adopted bodies no one but the driver references
+ * any more go back to the pool, their pages still mapped, for the next bodies.
+ *
+ * Freeing a large body and allocating the next one instead would often hand the pages
+ * back to the kernel in between (the C library trims its heap), so each body would be
+ * written into fresh pages, which the kernel must fault in and zero: for a 1 MiB body
+ * that costs more than receiving it. A bytes object with a reference count of one held
+ * by the driver is unreachable from Python; taking its memory back without deallocating
+ * it is safe (nothing else points to it, and its type has no finalizer), and the object
+ * header is written anew when it is adopted again. */
+static void reclaim(Driver *driver) {
+    for (int i = 0; i < driver->lent_count;) {
+        Lent lent = driver->lent[i];
+        if (Py_REFCNT(lent.object) != 1) {
+            i++;
+            continue;
+        }
+        driver->lent[i] = driver->lent[--driver->lent_count];
+        driver->lent_bytes -= lent.cap;
+        Buffer buffer = {(char *)lent.object + ROOM, 0, lent.cap};
+        pool_put(driver, &buffer);
+        reclaimed_count++;
+    }
 }
 
 /* With the mutex held: the body bytes not pulled yet. */
@@ -391,6 +458,37 @@ static int command(Slot *slot, unsigned int bits) {
 
 /* -- libcurl's callbacks (the driver thread, inside curl_multi_perform) ----------- */
 
+/* With the mutex held, before the first piece of body: room for the whole body when the
+ * head gives its size (else the buffer grows as the body arrives). A new buffer is
+ * allocated and its pages mapped in with the mutex released: that takes long enough to
+ * hold up the loop's thread. Until the body's first piece is added, the loop's thread
+ * finds nothing to take from the buffer, so swapping it after is safe. */
+static void reserve_body(Driver *driver, Slot *slot) {
+    long long rest = sized_rest(slot);
+    if (rest > 0 && slot->window > 0 && rest > slot->window) {
+        rest = slot->window; /* a streamed reader holds no more than that */
+    }
+    if (rest <= 0 || (size_t)rest <= slot->body.cap) {
+        return;
+    }
+    Buffer fresh = {NULL, 0, 0};
+    if (pool_take(driver, (size_t)rest, &fresh) != 0) {
+        pthread_mutex_unlock(&driver->mutex);
+        int failed = buffer_resize(&fresh, (size_t)rest);
+        if (!failed) {
+            prefault(&fresh);
+        }
+        pthread_mutex_lock(&driver->mutex);
+        if (failed) {
+            return;
+        }
+    }
+    Buffer old = slot->body;
+    slot->body = fresh;
+    slot->body_offset = 0;
+    buffer_free(&old);
+}
+
 static size_t on_write(char *data, size_t size, size_t count, void *user) {
     Slot *slot = user;
     Driver *driver = slot->driver;
@@ -408,14 +506,7 @@ static size_t on_write(char *data, size_t size, size_t count, void *user) {
         return 0;
     }
     if (slot->arrived == 0) {
-        /* the first piece: room for the whole body when the head gives its size */
-        long long rest = sized_rest(slot);
-        if (rest > 0 && slot->window > 0 && rest > slot->window) {
-            rest = slot->window; /* a streamed reader holds no more than that */
-        }
-        if (rest > 0 && (size_t)rest > slot->body.cap) {
-            buffer_reserve(driver, &slot->body, (size_t)rest); /* else it grows */
-        }
+        reserve_body(driver, slot);
     }
     if (slot->body_offset == slot->body.len) {
         slot->body.len = slot->body_offset = 0;
@@ -438,6 +529,37 @@ static size_t on_write(char *data, size_t size, size_t count, void *user) {
     return len;
 }
 
+/* With the mutex held, on the blank line ending a final head: whether to hold the head
+ * back while the body arrives. A task reading the whole body would be woken twice, for
+ * the head and then for the end; when the body fits the buffer (it is sized, and a
+ * streamed reader would not pause for it) and is still on its way, the head goes with
+ * the end instead, or on its own once the sockets go quiet for HOLD_QUIET_MS or HOLD_MS
+ * have passed (see drive()), so a streamed reader gets it late by that much at most. */
+static int hold(Driver *driver, Slot *slot) {
+    long long rest = sized_rest(slot);
+    if (rest <= 0 || slot->arrived != 0 || (slot->window > 0 && rest > slot->window)) {
+        return 0;
+    }
+    slot->held = 1;
+    if (driver->holding++ == 0) {
+        driver->hold_until = now() + HOLD_MS / 1000.0;
+    }
+    return 1;
+}
+
+static unsigned long long joined_count = 0; /* held heads that went with their end (tests) */
+
+/* With the mutex held: let the held heads go (the loop's thread is told next). */
+static void release_held(Driver *driver) {
+    for (Slot *slot = driver->active; slot != NULL && driver->holding > 0; slot = slot->next) {
+        if (slot->held) {
+            slot->held = 0;
+            driver->holding--;
+            post(slot, EV_HEAD);
+        }
+    }
+}
+
 static size_t on_header(char *data, size_t size, size_t count, void *user) {
     Slot *slot = user;
     Driver *driver = slot->driver;
@@ -449,7 +571,9 @@ static size_t on_header(char *data, size_t size, size_t count, void *user) {
         return 0;
     }
     if ((len == 2 && data[0] == '\r' && data[1] == '\n') || (len == 1 && data[0] == '\n')) {
-        post(slot, EV_HEAD);
+        if (!hold(driver, slot)) {
+            post(slot, EV_HEAD);
+        }
     } else if (len > 5 && memcmp(data, "HTTP/", 5) == 0) { /* a new head */
         slot->content_length = -1;
         slot->chunked = 0;
@@ -557,6 +681,11 @@ static void finish(Driver *driver, Slot *slot, int result, int ended) {
         unlink_active(driver, slot);
     }
     pthread_mutex_lock(&driver->mutex);
+    if (slot->held) { /* the head goes with the end */
+        slot->held = 0;
+        driver->holding--;
+        __atomic_add_fetch(&joined_count, 1, __ATOMIC_RELAXED); /* read without the mutex */
+    }
     slot->done = 1;
     slot->result = result;
     if (ended != END_LIBCURL || slot->ended == END_LIBCURL) {
@@ -763,14 +892,22 @@ static int drive(Driver *driver) {
         pthread_mutex_lock(&driver->mutex);
         int more = driver->command_head != NULL || driver->stop;
         driver->sleeping = !more;
+        int holding = driver->holding;
+        double hold_until = driver->hold_until;
         pthread_mutex_unlock(&driver->mutex);
         if (more) {
             continue;
+        }
+        if (holding && timeout > HOLD_QUIET_MS) {
+            timeout = HOLD_QUIET_MS;
         }
         int ready = 0;
         int code = driver->api.poll(driver->multi, NULL, 0, timeout, &ready);
         pthread_mutex_lock(&driver->mutex);
         driver->sleeping = 0;
+        if (driver->holding && (ready == 0 || now() >= hold_until)) {
+            release_held(driver); /* told at the next notify() */
+        }
         if (driver->injected) {
             code = driver->injected;
         }
@@ -874,6 +1011,10 @@ static PyObject *m_free(PyObject *self, PyObject *arg) {
     for (int i = 0; i < driver->pooled; i++) {
         buffer_free(&driver->pool[i]);
     }
+    for (int i = 0; i < driver->lent_count; i++) {
+        Py_DECREF(driver->lent[i].object); /* the caller's, if still referenced */
+    }
+    driver->lent_count = 0;
     pthread_mutex_lock(&driver->mutex);
     for (Slot *slot = driver->known; slot != NULL; slot = slot->known_next) {
         slot->driver = NULL; /* its handle may be closed later: nothing left to unlink from */
@@ -1219,6 +1360,9 @@ static PyObject *m_events(PyObject *self, PyObject *arg) {
     }
     pthread_mutex_lock(&driver->mutex);
     driver->notify_armed = 1;
+    if (driver->lent_count) {
+        reclaim(driver);
+    }
     Slot *slot = driver->event_head;
     while (slot) {
         unsigned int bits = slot->events;
@@ -1237,7 +1381,7 @@ static PyObject *m_events(PyObject *self, PyObject *arg) {
             }
         }
         if (done && !failed) {
-            if (slot->body_offset == 0 && (adopted = adopt(&slot->body)) != NULL) {
+            if (slot->body_offset == 0 && (adopted = adopt(driver, &slot->body)) != NULL) {
                 Py_SETREF(body, adopted); /* written in place: no copy */
             } else {
                 Py_SETREF(body, PyBytes_FromStringAndSize(slot->body.data + slot->body_offset,
@@ -1346,6 +1490,20 @@ static PyObject *m_set_adopt(PyObject *self, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+/* joined() -> how many held heads went with the end of their body (tests). */
+static PyObject *m_joined(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    return PyLong_FromUnsignedLongLong(__atomic_load_n(&joined_count, __ATOMIC_RELAXED));
+}
+
+/* reclaimed() -> how many adopted bodies' memory came back to a pool (tests). */
+static PyObject *m_reclaimed(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    return PyLong_FromUnsignedLongLong(reclaimed_count);
+}
+
 /* adopted() -> how many bodies became bytes objects in place (tests). */
 static PyObject *m_adopted(PyObject *self, PyObject *unused) {
     (void)self;
@@ -1355,6 +1513,8 @@ static PyObject *m_adopted(PyObject *self, PyObject *unused) {
 
 static PyMethodDef methods[] = {
     {"adopted", m_adopted, METH_NOARGS, "adopted() -> bodies made bytes objects in place"},
+    {"joined", m_joined, METH_NOARGS, "joined() -> held heads that went with their end"},
+    {"reclaimed", m_reclaimed, METH_NOARGS, "reclaimed() -> adopted bodies' memory reused"},
     {"set_adopt", m_set_adopt, METH_O, "set_adopt(flag)"},
     {"inject_poll_failure", m_inject, METH_VARARGS, "inject_poll_failure(driver, code)"},
     {"state", m_state, METH_O, "state(slot) -> (recv_paused, send_paused, held)"},
