@@ -205,6 +205,23 @@ async def test_a_head_is_not_held_while_the_body_stalls(hostile: HostileServer) 
 
 
 @pytest.mark.network
+async def test_a_large_body_arriving_in_small_rounds_is_left_to_gather(
+    hostile: HostileServer,
+) -> None:
+    # The first round brings 100 KB of a 1 MB body: rather than read each few KiB as it
+    # comes, the driver naps briefly so the rest is read in fewer, larger pieces. Small
+    # bodies never wait for that.
+    async with HttpClient(Curl) as client:
+        before = cdriver.naps()
+        for _ in range(20):
+            assert await (await client.get(hostile.url("/sized?size=5000"))).body()
+        assert cdriver.naps() == before
+        url = hostile.url("/sized?size=1000000&first=100000&pause=0.05")
+        assert await (await client.get(url)).body() == b"x" * 1_000_000
+        assert cdriver.naps() > before
+
+
+@pytest.mark.network
 async def test_streamed_pieces_are_bounded(http_server: ServerInfo) -> None:
     size = 3_000_000
     async with (

@@ -102,6 +102,9 @@ typedef struct {
 #define SIZED_MAX (256LL << 20) /* ... to this one gets a buffer of its size at once */
 #define HOLD_MS 5                /* the most a head is held back while its body arrives ... */
 #define HOLD_QUIET_MS 1          /* ... or until the sockets are quiet this long */
+#define BATCH_REST (128 * 1024)  /* a body with more than this still to come ... */
+#define BATCH_BYTES (256 * 1024) /* ... that arrives in rounds of less than this ... */
+#define BATCH_US 200             /* ... is read this long after the last round at the soonest */
 
 typedef struct {
     int (*perform)(CURLM *, int *);
@@ -206,6 +209,8 @@ struct Driver {
     int holding; /* slots whose head is held back */
     double hold_until; /* when to let them go at the latest */
     /* the driver thread's */
+    size_t round_bytes; /* body bytes taken in by the last curl_multi_perform */
+    int round_large;    /* ... some of them for a body with more than BATCH_REST to come */
     Slot *active;
     int count;
     int watched;
@@ -521,6 +526,10 @@ static size_t on_write(char *data, size_t size, size_t count, void *user) {
         return 0;
     }
     slot->arrived += (long long)len;
+    driver->round_bytes += len;
+    if (slot->content_length - slot->arrived > BATCH_REST && !slot->chunked) {
+        driver->round_large = 1;
+    }
     if (slot->want_data) {
         slot->want_data = 0;
         post(slot, EV_DATA);
@@ -858,6 +867,8 @@ static void end_all(Driver *driver, int ended, int result) {
     }
 }
 
+static unsigned long long nap_count = 0; /* naps to let a large body gather (tests) */
+
 static int drive(Driver *driver) {
 #if defined(__linux__)
     pthread_setname_np(pthread_self(), "curl-driver"); /* as top -H and perf show it */
@@ -873,6 +884,8 @@ static int drive(Driver *driver) {
             return 0;
         }
         int running = 0;
+        driver->round_bytes = 0;
+        driver->round_large = 0;
         driver->api.perform(driver->multi, &running);
         if (running < driver->count) {
             collect(driver);
@@ -889,13 +902,24 @@ static int drive(Driver *driver) {
             }
         }
         notify(driver);
+        /* A large body arriving in small rounds: the sockets are read as soon as a few
+         * KiB wait, at a system call (and an acknowledgement to the sender) each. Let them
+         * fill a little first: the thread sleeps briefly instead of polling, and the
+         * next round takes in what came meanwhile, in fewer and larger reads. */
+        int batch = driver->round_large && driver->round_bytes < BATCH_BYTES;
         pthread_mutex_lock(&driver->mutex);
         int more = driver->command_head != NULL || driver->stop;
-        driver->sleeping = !more;
+        driver->sleeping = !more && !batch; /* a command waits for the end of the nap */
         int holding = driver->holding;
         double hold_until = driver->hold_until;
         pthread_mutex_unlock(&driver->mutex);
         if (more) {
+            continue;
+        }
+        if (batch) {
+            struct timespec nap = {0, BATCH_US * 1000L};
+            nanosleep(&nap, NULL);
+            __atomic_add_fetch(&nap_count, 1, __ATOMIC_RELAXED);
             continue;
         }
         if (holding && timeout > HOLD_QUIET_MS) {
@@ -1490,6 +1514,13 @@ static PyObject *m_set_adopt(PyObject *self, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+/* naps() -> how many times a driver thread napped to let a large body gather (tests). */
+static PyObject *m_naps(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    return PyLong_FromUnsignedLongLong(__atomic_load_n(&nap_count, __ATOMIC_RELAXED));
+}
+
 /* joined() -> how many held heads went with the end of their body (tests). */
 static PyObject *m_joined(PyObject *self, PyObject *unused) {
     (void)self;
@@ -1513,6 +1544,7 @@ static PyObject *m_adopted(PyObject *self, PyObject *unused) {
 
 static PyMethodDef methods[] = {
     {"adopted", m_adopted, METH_NOARGS, "adopted() -> bodies made bytes objects in place"},
+    {"naps", m_naps, METH_NOARGS, "naps() -> naps to let a large body gather"},
     {"joined", m_joined, METH_NOARGS, "joined() -> held heads that went with their end"},
     {"reclaimed", m_reclaimed, METH_NOARGS, "reclaimed() -> adopted bodies' memory reused"},
     {"set_adopt", m_set_adopt, METH_O, "set_adopt(flag)"},
