@@ -205,6 +205,23 @@ async def test_a_head_is_not_held_while_the_body_stalls(hostile: HostileServer) 
 
 
 @pytest.mark.network
+async def test_a_head_is_not_held_for_a_slow_steady_body(hostile: HostileServer) -> None:
+    # 1 MB in 2 KB pieces every 0.1 ms or so: the sockets are never quiet for long, and
+    # the rounds are small (the driver naps between them, without polling), yet the head
+    # is not held past its bound.
+    url = hostile.url("/sized?size=1000000&first=2000&step=2000&every=0.0001")
+    async with HttpClient(Curl) as client:
+        started = anyio.current_time()
+        async with client.stream("GET", url) as response:
+            head_after = anyio.current_time() - started
+            body = b"".join([piece async for piece in response.body_as_channel()])
+        body_after = anyio.current_time() - started
+    assert body == b"x" * 1_000_000
+    assert body_after > 0.08
+    assert head_after < body_after / 8  # held for 5 ms at most, not for the body
+
+
+@pytest.mark.network
 async def test_a_large_body_arriving_in_small_rounds_is_left_to_gather(
     hostile: HostileServer,
 ) -> None:

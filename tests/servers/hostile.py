@@ -19,15 +19,16 @@ It runs an asyncio loop in a thread. Each request's path picks a behaviour:
 - ``/informational``: a ``100 Continue`` before the ``200``;
 - ``/folded``: a keep-alive ``200`` with a folded (obsolete) header line;
 - ``/early-close``: answers 413 before reading a (large) body and closes;
-- ``/sized?size=N&fill=C&first=F&pause=P``: a keep-alive ``200`` with a body of N bytes
-  ``C`` (default ``x``), its first F bytes sent at once with the head, the rest after P
-  seconds.
+- ``/sized?size=N&fill=C&first=F&pause=P&step=S&every=E``: a keep-alive ``200`` with a
+  body of N bytes ``C`` (default ``x``), its first F bytes sent at once with the head, the
+  rest after P seconds, at once or S bytes every E seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlsplit
@@ -245,7 +246,19 @@ class HostileServer:
             if first < size:
                 await writer.drain()
                 await asyncio.sleep(float(args.get("pause", 0)))
-                write(fill * (size - first))
+                left = size - first
+                step = int(args.get("step", left))
+                while left > 0:
+                    piece = min(step, left)
+                    write(fill * piece)
+                    left -= piece
+                    if left:
+                        await writer.drain()
+                        every = float(args.get("every", 0))
+                        if every < 0.001:  # finer than the loop's timers: block briefly
+                            time.sleep(every)  # noqa: ASYNC251 - on purpose, see above
+                        else:
+                            await asyncio.sleep(every)
         elif path == "/early-close":
             write(
                 b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 3\r\n"

@@ -920,6 +920,11 @@ static int drive(Driver *driver) {
             struct timespec nap = {0, BATCH_US * 1000L};
             nanosleep(&nap, NULL);
             __atomic_add_fetch(&nap_count, 1, __ATOMIC_RELAXED);
+            if (holding && now() >= hold_until) { /* a steady body: its time is up */
+                pthread_mutex_lock(&driver->mutex);
+                release_held(driver);
+                pthread_mutex_unlock(&driver->mutex);
+            }
             continue;
         }
         if (holding && timeout > HOLD_QUIET_MS) {
