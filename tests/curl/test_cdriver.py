@@ -123,7 +123,7 @@ async def test_large_bodies_are_real_bytes(http_server: ServerInfo) -> None:
     # A body read whole becomes a bytes object where the C driver wrote it (no copy): it
     # must be an ordinary bytes object in every way, and freed like one.
     assert default_allocators()
-    before = cdriver.adopted()
+    before = cdriver.counters()["adopted"]
     async with HttpClient(Curl) as client:
         for size in (3_000_000, 70_000, 100):
             body = await (await client.get(http_server.url(f"/stream-bytes/{size}"))).body()
@@ -135,7 +135,7 @@ async def test_large_bodies_are_real_bytes(http_server: ServerInfo) -> None:
             assert body.rfind(copy[-50:]) == size - 50
             assert len(body + b"!") == size + 1
             del body, copy
-    assert cdriver.adopted() - before == 2  # not the 100-byte one: copied
+    assert cdriver.counters()["adopted"] - before == 2  # not the 100-byte one: copied
 
 
 @pytest.mark.network
@@ -146,7 +146,7 @@ async def test_body_memory_is_reused_only_once_nothing_references_it(
     # driver holds the only reference to it. A body the caller keeps, or that a
     # memoryview keeps, must never be written over by the next ones.
     size = 300_000
-    before = cdriver.reclaimed()
+    before = cdriver.counters()["reclaimed"]
     async with HttpClient(Curl) as client:
 
         async def fetch(fill: str) -> bytes:
@@ -162,7 +162,7 @@ async def test_body_memory_is_reused_only_once_nothing_references_it(
             del body
         assert kept == b"a" * size
         assert view == b"b" * size
-        assert cdriver.reclaimed() - before >= 8  # the dropped bodies, all but the last
+        assert cdriver.counters()["reclaimed"] - before >= 8  # the dropped bodies, all but the last
 
 
 @pytest.mark.network
@@ -179,12 +179,12 @@ async def test_a_head_goes_with_the_end_of_a_body_that_follows_it(
     hostile: HostileServer,
 ) -> None:
     # A task reading a body whole is woken once, not for the head and again for the end.
-    before = cdriver.joined()
+    before = cdriver.counters()["joined"]
     async with HttpClient(Curl) as client:
         for _ in range(5):
             response = await client.get(hostile.url("/sized?size=400000"))
             assert await response.body() == b"x" * 400_000
-    assert cdriver.joined() - before >= 1
+    assert cdriver.counters()["joined"] - before >= 1
 
 
 @pytest.mark.network
@@ -225,13 +225,13 @@ async def test_a_large_body_arriving_in_small_rounds_is_left_to_gather(
     # comes, the driver naps briefly so the rest is read in fewer, larger pieces. Small
     # bodies never wait for that.
     async with HttpClient(Curl) as client:
-        before = cdriver.naps()
+        before = cdriver.counters()["naps"]
         for _ in range(20):
             assert await (await client.get(hostile.url("/sized?size=5000"))).body()
-        assert cdriver.naps() == before
+        assert cdriver.counters()["naps"] == before
         url = hostile.url("/sized?size=1000000&first=100000&pause=0.05")
         assert await (await client.get(url)).body() == b"x" * 1_000_000
-        assert cdriver.naps() > before
+        assert cdriver.counters()["naps"] > before
 
 
 @pytest.mark.network
@@ -265,7 +265,7 @@ def test_debug_allocators_get_a_copy(http_server: ServerInfo) -> None:
                 for _ in range(3):
                     response = await client.get({http_server.url("/stream-bytes/2000000")!r})
                     assert await response.body() == pattern_bytes(2_000_000)
-            assert cdriver.adopted() == 0
+            assert cdriver.counters()["adopted"] == 0
 
         anyio.run(main)
         print("ok")

@@ -343,7 +343,7 @@ static int pool_take(Driver *driver, size_t size, Buffer *buffer) {
  * with PyObject_Free, which hands memory it did not allocate itself to free(); that
  * holds for its default allocators only, so Python enables this (adopt_ok) only then. */
 static int adopt_ok = 0;
-static unsigned long long adopted_count = 0;  /* bodies adopted so far (with the GIL) */
+static unsigned long long adopted_count = 0;   /* bodies adopted so far (see counters()) */
 static unsigned long long reclaimed_count = 0; /* adopted bodies whose memory came back */
 
 static PyObject *adopt(Driver *driver, Buffer *buffer) {
@@ -373,7 +373,7 @@ static PyObject *adopt(Driver *driver, Buffer *buffer) {
     PyObject *object = (PyObject *)PyObject_InitVar((PyVarObject *)bytes, &PyBytes_Type, (Py_ssize_t)len);
     buffer->data = NULL;
     buffer->len = buffer->cap = 0;
-    adopted_count++;
+    __atomic_add_fetch(&adopted_count, 1, __ATOMIC_RELAXED);
     if (driver->lent_count < LENT && driver->pool_bytes + driver->lent_bytes + cap <= RECYCLE_BYTES) {
         Py_INCREF(object); /* watched: see reclaim() */
         driver->lent[driver->lent_count].object = object;
@@ -405,7 +405,7 @@ static void reclaim(Driver *driver) {
         driver->lent_bytes -= lent.cap;
         Buffer buffer = {(char *)lent.object + ROOM, 0, lent.cap};
         pool_put(driver, &buffer);
-        reclaimed_count++;
+        __atomic_add_fetch(&reclaimed_count, 1, __ATOMIC_RELAXED);
     }
 }
 
@@ -1281,6 +1281,16 @@ static PyObject *m_abort(PyObject *self, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
+/* With the mutex held: resume a transfer paused for want of a reader; whether the driver
+ * thread sleeps (see wake()). */
+static int resume_receiving(Slot *slot) {
+    if (!slot->recv_paused || slot->done) {
+        return 0;
+    }
+    slot->recv_paused = 0;
+    return command(slot, CMD_PAUSE);
+}
+
 /* pull(slot) -> bytes: up to PIECE body bytes not pulled yet (resumes a transfer paused
  * for want of a reader once half its window is free). */
 static PyObject *m_pull(PyObject *self, PyObject *arg) {
@@ -1302,9 +1312,8 @@ static PyObject *m_pull(PyObject *self, PyObject *arg) {
         if (slot->body_offset == slot->body.len) {
             slot->body.len = slot->body_offset = 0;
         }
-        if (slot->recv_paused && !slot->done && (long long)left <= slot->window / 2) {
-            slot->recv_paused = 0;
-            sleeping = command(slot, CMD_PAUSE);
+        if ((long long)left <= slot->window / 2) {
+            sleeping = resume_receiving(slot);
         }
     }
     pthread_mutex_unlock(&driver->mutex);
@@ -1330,10 +1339,7 @@ static PyObject *m_read_whole(PyObject *self, PyObject *args) {
     slot->window = 0;
     slot->limit = limit;
     slot->want_data = 0; /* the reader waits for the end */
-    if (slot->recv_paused && !slot->done) {
-        slot->recv_paused = 0;
-        sleeping = command(slot, CMD_PAUSE);
-    }
+    sleeping = resume_receiving(slot);
     pthread_mutex_unlock(&driver->mutex);
     wake(driver, sleeping);
     Py_RETURN_NONE;
@@ -1519,39 +1525,21 @@ static PyObject *m_set_adopt(PyObject *self, PyObject *arg) {
     Py_RETURN_NONE;
 }
 
-/* naps() -> how many times a driver thread napped to let a large body gather (tests). */
-static PyObject *m_naps(PyObject *self, PyObject *unused) {
+/* counters() -> {name: count} since the module was loaded, for tests: bodies adopted as
+ * bytes objects in place, adopted bodies whose memory came back to a pool, held heads
+ * that went with their end, naps to let a large body gather. */
+static PyObject *m_counters(PyObject *self, PyObject *unused) {
     (void)self;
     (void)unused;
-    return PyLong_FromUnsignedLongLong(__atomic_load_n(&nap_count, __ATOMIC_RELAXED));
-}
-
-/* joined() -> how many held heads went with the end of their body (tests). */
-static PyObject *m_joined(PyObject *self, PyObject *unused) {
-    (void)self;
-    (void)unused;
-    return PyLong_FromUnsignedLongLong(__atomic_load_n(&joined_count, __ATOMIC_RELAXED));
-}
-
-/* reclaimed() -> how many adopted bodies' memory came back to a pool (tests). */
-static PyObject *m_reclaimed(PyObject *self, PyObject *unused) {
-    (void)self;
-    (void)unused;
-    return PyLong_FromUnsignedLongLong(reclaimed_count);
-}
-
-/* adopted() -> how many bodies became bytes objects in place (tests). */
-static PyObject *m_adopted(PyObject *self, PyObject *unused) {
-    (void)self;
-    (void)unused;
-    return PyLong_FromUnsignedLongLong(adopted_count);
+    return Py_BuildValue("{sKsKsKsK}",
+                         "adopted", __atomic_load_n(&adopted_count, __ATOMIC_RELAXED),
+                         "reclaimed", __atomic_load_n(&reclaimed_count, __ATOMIC_RELAXED),
+                         "joined", __atomic_load_n(&joined_count, __ATOMIC_RELAXED),
+                         "naps", __atomic_load_n(&nap_count, __ATOMIC_RELAXED));
 }
 
 static PyMethodDef methods[] = {
-    {"adopted", m_adopted, METH_NOARGS, "adopted() -> bodies made bytes objects in place"},
-    {"naps", m_naps, METH_NOARGS, "naps() -> naps to let a large body gather"},
-    {"joined", m_joined, METH_NOARGS, "joined() -> held heads that went with their end"},
-    {"reclaimed", m_reclaimed, METH_NOARGS, "reclaimed() -> adopted bodies' memory reused"},
+    {"counters", m_counters, METH_NOARGS, "counters() -> {name: count}, for tests"},
     {"set_adopt", m_set_adopt, METH_O, "set_adopt(flag)"},
     {"inject_poll_failure", m_inject, METH_VARARGS, "inject_poll_failure(driver, code)"},
     {"state", m_state, METH_O, "state(slot) -> (recv_paused, send_paused, held)"},
